@@ -1,0 +1,107 @@
+"""The model folder every variant writes, and `load_classifier` that reads any of them.
+
+A folder holds the variant's own files (HF ``save_pretrained`` files, or a joblib pipeline for
+TF-IDF), ``radlabel_model.json`` (variant, classes, thresholds, label source, metrics, config)
+and a README.md model card. `load_classifier(dir)` returns an object with
+``predict_proba(texts)`` and ``predict(texts)`` whatever the variant.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from radlabel.errors import InputError
+from radlabel.schema import STATES
+
+META_FILE = "radlabel_model.json"
+
+
+class Classifier:
+    """Shared prediction logic; subclasses implement `_proba` and `_save_weights`/`_load`."""
+
+    variant = ""
+
+    def __init__(self, classes: list[str], four_state: bool = False, thresholds=None,
+                 info: dict | None = None):
+        self.classes = list(classes)
+        self.four_state = four_state
+        self.thresholds = list(thresholds) if thresholds is not None else [0.5] * len(classes)
+        self.info = dict(info or {})
+
+    # -- prediction ----------------------------------------------------------------------
+    def predict_proba(self, texts: list[str], **kw) -> np.ndarray:
+        """(n, C) P(present), or (n, C, 4) state probabilities for a four-state model."""
+        return self._proba(list(texts), **kw)
+
+    def present_proba(self, P: np.ndarray) -> np.ndarray:
+        return P[:, :, STATES.index("present")] if P.ndim == 3 else P
+
+    def decide(self, P: np.ndarray) -> list[dict]:
+        """Probabilities -> [{"labels": {class: state}, "probs": {class: p}}]."""
+        out = []
+        present = self.present_proba(P)
+        for i in range(P.shape[0]):
+            if P.ndim == 3:
+                labels = {c: STATES[int(np.argmax(P[i, j]))] for j, c in enumerate(self.classes)}
+            else:
+                labels = {c: "present" if present[i, j] >= self.thresholds[j] else "absent"
+                          for j, c in enumerate(self.classes)}
+            out.append({"labels": labels,
+                        "probs": {c: round(float(present[i, j]), 6) for j, c in enumerate(self.classes)}})
+        return out
+
+    def predict(self, texts: list[str], **kw) -> list[dict]:
+        return self.decide(self.predict_proba(texts, **kw))
+
+    # -- persistence ---------------------------------------------------------------------
+    def meta(self) -> dict:
+        return {**self.info, "variant": self.variant, "classes": self.classes,
+                "four_state": self.four_state, "thresholds": [round(float(t), 6) for t in self.thresholds]}
+
+    def save(self, out_dir: str | Path) -> None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self._save_weights(out)
+        write_meta(out, self.meta())
+
+    def _proba(self, texts, **kw) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _save_weights(self, out: Path) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def write_meta(out: Path, meta: dict) -> None:
+    tmp = out / (META_FILE + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False))
+    os.replace(tmp, out / META_FILE)
+
+
+def read_meta(model_dir: str | Path) -> dict:
+    path = Path(model_dir) / META_FILE
+    if not path.exists():
+        raise InputError(f"not a radlabel model folder (no {META_FILE})", path=str(model_dir))
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise InputError(f"malformed JSON: {e.msg}", path=str(path), line=e.lineno) from None
+
+
+def load_classifier(model_dir: str | Path, **kw) -> Classifier:
+    """Any trained folder -> a Classifier (TF-IDF, encoder LoRA/full, decoder LoRA)."""
+    meta = read_meta(model_dir)
+    variant = meta.get("variant")
+    if variant == "tfidf":
+        from radlabel.training.tfidf import TfidfClassifier
+        return TfidfClassifier.load(model_dir, meta)
+    if variant in ("lora", "full"):
+        from radlabel.training.encoder import EncoderClassifier
+        return EncoderClassifier.load(model_dir, meta, **kw)
+    if variant == "decoder-lora":
+        from radlabel.training.decoder import DecoderClassifier
+        return DecoderClassifier.load(model_dir, meta, **kw)
+    raise InputError(f"unknown variant {variant!r}", path=str(Path(model_dir) / META_FILE),
+                     field="variant")

