@@ -15,6 +15,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 # Each area registers its verbs with `register(app)`; the modules import nothing heavy.
 AREAS = [
+    "radlabel.data.cli",
     "radlabel.training.cli",
     "radlabel.commands",
     "radlabel.retrieval.cli",
