@@ -19,6 +19,7 @@ AREAS = [
     "radlabel.training.cli",
     "radlabel.commands",
     "radlabel.retrieval.cli",
+    "radlabel.review.cli",
 ]
 
 

@@ -1,0 +1,93 @@
+"""`radlabel review` and `radlabel review-export`. Streamlit is only started as a subprocess."""
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+APP_FILE = Path(__file__).with_name("app.py")
+
+
+def streamlit_command(store: Path, *, host: str, port: int, reviewer: str) -> list[str]:
+    """The `streamlit run` line: headless, no usage stats, bound to `host` (127.0.0.1)."""
+    return [sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+            "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+            "--server.address", host,
+            "--server.port", str(port),
+            "--server.fileWatcherType", "none",
+            "--server.runOnSave", "false",
+            "--client.toolbarMode", "minimal",
+            "--global.developmentMode", "false",
+            "--", "--store", str(store), "--reviewer", reviewer]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("review")
+    def review(
+        labels: Path = typer.Argument(..., help="Labels JSONL (from label/predict); may hold 'text'."),
+        reports: Optional[Path] = typer.Option(None, "--reports", help="Reports file with the texts."),
+        store: Optional[Path] = typer.Option(None, "--store",
+                                             help="Review database (default: LABELS with .db)."),
+        issues: Optional[Path] = typer.Option(None, "--issues",
+                                              help="issues.jsonl from `radlabel analyze`."),
+        classes: Optional[str] = typer.Option(None, "--classes",
+                                              help="Class file or bundled set (default chest_xray)."),
+        reviewer: str = typer.Option(getpass.getuser(), "--reviewer", help="Name in the audit log."),
+        host: str = typer.Option("127.0.0.1", "--host",
+                                 help="Address to bind; keep 127.0.0.1 unless behind auth."),
+        port: int = typer.Option(8501, "--port"),
+        no_launch: bool = typer.Option(False, "--no-launch",
+                                       help="Validate and import only; do not start the app."),
+    ):
+        """Validate and import labels into a review store, then open the review app."""
+        from radlabel.ontology import Ontology
+        from radlabel.review.importer import import_labels
+        from radlabel.review.store import ReviewStore
+
+        db = store or labels.with_suffix(".db")
+        with ReviewStore(db) as s:
+            summary = import_labels(s, labels, reports_path=reports, issues_path=issues,
+                                    ontology=Ontology.load(classes), reviewer=reviewer)
+        typer.echo(f"{db}: {summary}")
+        if no_launch:
+            return
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            typer.secho(f"warning: binding to {host}: reports are PHI and the app has no login",
+                        fg="yellow", err=True)
+        typer.echo(f"review app on http://{host}:{port} (Ctrl+C to stop)")
+        env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+        try:
+            code = subprocess.call(streamlit_command(db, host=host, port=port, reviewer=reviewer),
+                                   env=env)
+        except KeyboardInterrupt:
+            code = 0
+        raise typer.Exit(code)
+
+    @app.command("review-export")
+    def review_export(
+        store: Path = typer.Option(..., "--store", help="Review database."),
+        out: Path = typer.Option(..., "-o", "--out", help="Output file (.jsonl or .csv)."),
+        fmt: Optional[str] = typer.Option(None, "--format", help="jsonl or csv (default: from -o)."),
+        include_edited: bool = typer.Option(False, "--include-edited",
+                                            help="Also export edited reports not yet accepted."),
+        no_text: bool = typer.Option(False, "--no-text", help="Leave report text out."),
+    ):
+        """Export reviewed labels (meta.source = "reviewed") for train and compile."""
+        from radlabel.errors import InputError
+        from radlabel.review.export import FORMATS, export_reviewed
+        from radlabel.review.store import ReviewStore
+
+        if not store.exists():
+            raise InputError("review store not found", path=str(store))
+        if fmt is not None and fmt.lower() not in FORMATS:
+            raise InputError(f"--format must be one of {', '.join(FORMATS)}", field="--format")
+        with ReviewStore(store) as s:
+            n = export_reviewed(s, out, fmt=fmt, include_edited=include_edited,
+                                with_text=not no_text)
+        typer.echo(f"{out}: {n} reviewed report(s)")
