@@ -38,6 +38,11 @@ KEYS_HELP = """
 | `n` / `p` | next / previous report |
 """
 
+# The per-class P/A/U/N buttons sit in narrow columns: trim padding so the letter shows.
+COMPACT_CSS = """<style>
+[class*="st-key-set_"] button { padding: 0 0.2rem; min-height: 2rem; }
+</style>"""
+
 
 def settings() -> tuple[str | None, str]:
     """Store path and default reviewer from the script args (after ``--``) or the env."""
@@ -198,19 +203,19 @@ def _export_text(path: str, fmt: str) -> str:
 
 def label_panel(view, classes: list[str], focus: int) -> None:
     c1, c2 = st.columns(2)
-    c1.button("Focus ↑ (k)", key="focus_up", on_click=on_focus, args=(-1,), shortcut="k",
+    c1.button("Focus ↑", key="focus_up", on_click=on_focus, args=(-1,), shortcut="k",
               width="stretch")
-    c2.button("Focus ↓ (j)", key="focus_down", on_click=on_focus, args=(+1,), shortcut="j",
+    c2.button("Focus ↓", key="focus_down", on_click=on_focus, args=(+1,), shortcut="j",
               width="stretch")
     cols = st.columns(4)
     for col, state in zip(cols, STATES):
-        col.button(f"{STATE_SHORTCUTS[state]} {state.replace('_', ' ')}", key=f"focused_{state}",
+        col.button(state.replace("_", " "), key=f"focused_{state}",
                    on_click=on_set_focused, args=(state,), shortcut=STATE_SHORTCUTS[state],
                    width="stretch", help=f"set the focused class to {state}")
     issues = {i["class"]: i for i in view.issues}
     for i, cls in enumerate(classes):
         state = view.labels.get(cls, "not_mentioned")
-        name, badge, *buttons = st.columns([3.2, 2.6, 1, 1, 1, 1], vertical_alignment="center")
+        name, badge, *buttons = st.columns([3, 3, 1, 1, 1, 1], vertical_alignment="center")
         marker = "▶ " if i == focus else ""
         name.markdown(f"**{marker}{cls}**" if i == focus else cls)
         note = STATE_BADGE[state]
@@ -222,7 +227,7 @@ def label_panel(view, classes: list[str], focus: int) -> None:
         for col, s in zip(buttons, STATES):
             col.button(STATE_LETTER[s], key=f"set_{i}_{STATES.index(s)}", on_click=on_set,
                        args=(cls, s), type="primary" if s == state else "secondary",
-                       help=f"{cls}: {s}")
+                       help=f"{cls}: {s}", width="stretch")
 
 
 def history(report_id: str) -> None:
@@ -237,6 +242,7 @@ def history(report_id: str) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="radlabel review", layout="wide")
+    st.html(COMPACT_CSS)
     init_session()
     ss = st.session_state
     s = store()
@@ -256,17 +262,17 @@ def main() -> None:
     where = f"{ids.index(view.id) + 1} of {len(ids)}" if view.id in ids else "outside the filter"
     status = "✅ reviewed by " + (view.reviewer or "?") if view.status == "accepted" else "to review"
     st.markdown(f"### Report `{view.id}`  \n{where} · {status} · source *{view.source}* · "
-                f"{TIER_NAMES.get(view.tier, '')}" + (f": {view.reason}" if view.reason else ""))
+                (view.reason or TIER_NAMES.get(view.tier, "")))
     nav = st.columns(4)
-    nav[0].button("◀ Previous (p)", key="nav_prev", on_click=on_move, args=(-1,), shortcut="p",
+    nav[0].button("◀ Previous", key="nav_prev", on_click=on_move, args=(-1,), shortcut="p",
                   width="stretch")
-    nav[1].button("Next (n) ▶", key="nav_next", on_click=on_move, args=(+1,), shortcut="n",
+    nav[1].button("Next ▶", key="nav_next", on_click=on_move, args=(+1,), shortcut="n",
                   width="stretch")
-    nav[2].button("Accept & next (a)", key="accept_next", on_click=on_accept_next,
+    nav[2].button("Accept & next", key="accept_next", on_click=on_accept_next,
                   shortcut="a", type="primary", width="stretch")
-    nav[3].button("Undo (u)", key="undo", on_click=on_undo, shortcut="u", width="stretch")
+    nav[3].button("Undo", key="undo", on_click=on_undo, shortcut="u", width="stretch")
     focus = ss.get("focus", 0) % len(classes)
-    left, right = st.columns([5, 6])
+    left, right = st.columns([4, 7])
     with left:
         body, missing = report_html(view.text, view.evidence, view.labels, classes[focus])
         st.html(body)
