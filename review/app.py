@@ -262,7 +262,7 @@ def main() -> None:
     where = f"{ids.index(view.id) + 1} of {len(ids)}" if view.id in ids else "outside the filter"
     status = "✅ reviewed by " + (view.reviewer or "?") if view.status == "accepted" else "to review"
     st.markdown(f"### Report `{view.id}`  \n{where} · {status} · source *{view.source}* · "
-                (view.reason or TIER_NAMES.get(view.tier, "")))
+                + (view.reason or TIER_NAMES.get(view.tier, "")))
     nav = st.columns(4)
     nav[0].button("◀ Previous", key="nav_prev", on_click=on_move, args=(-1,), shortcut="p",
                   width="stretch")
