@@ -18,8 +18,9 @@ def _preview(text: str) -> str:
 
 
 def reports(
-    input: Path = typer.Argument(..., help="Report file, or a directory of .xml files."),
-    format: Optional[str] = typer.Option(
+    path: Path = typer.Argument(..., metavar="INPUT",
+                                help="Report file, or a directory of .xml files."),
+    fmt: Optional[str] = typer.Option(
         None, "--format", "-f", help=f"One of: {', '.join(FORMATS)}. Detected when omitted."),
     id_col: str = typer.Option("id", "--id-col", help="Id column/key (csv, jsonl, parquet)."),
     text_col: str = typer.Option("text", "--text-col", help="Text column/key (csv, jsonl, parquet)."),
@@ -35,12 +36,12 @@ def reports(
     from rich.text import Text
 
     console = Console()
-    if format is None:
-        format = detect_format(input, plain_columns=(id_col, text_col) != ("id", "text"))
-    stream = iter_reports(input, fmt=format, id_col=id_col, text_col=text_col)
+    if fmt is None:
+        fmt = detect_format(path, plain_columns=(id_col, text_col) != ("id", "text"))
+    stream = iter_reports(path, fmt=fmt, id_col=id_col, text_col=text_col)
     if limit is not None:
         stream = itertools.islice(stream, limit)
-    table = Table(title=Text(f"{input} ({format})"))
+    table = Table(title=Text(f"{path} ({fmt})"))
     table.add_column("id", no_wrap=True)
     table.add_column("exam")
     table.add_column("sections")
@@ -58,7 +59,7 @@ def reports(
     if show:
         console.print(table)
     more = f" (table shows the first {show})" if count > show else ""
-    console.print(f"[bold]{count}[/bold] reports loaded from {escape(str(input))} as {format}{more}")
+    console.print(f"[bold]{count}[/bold] reports loaded from {escape(str(path))} as {fmt}{more}")
     if empty:
         console.print(f"[yellow]{empty} with empty text[/yellow] (kept; the labeller records "
                       "them as failed)")

@@ -83,7 +83,10 @@ def open_text(path: Path) -> Iterator[IO[str]]:
 
 def read_text(path: Path) -> str:
     """A whole (small) file as text; invalid UTF-8 is reported with its line."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", path=str(path)) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
