@@ -25,6 +25,7 @@ CLASSES = "radlabel-classes"
 REPORTS = "radlabel-reports"
 COLLECTIONS = {"classes": CLASSES, "reports": REPORTS}
 UPSERT_BATCH = 1000
+QUERY_BATCH = 64
 
 
 def default_store_path() -> str:
@@ -168,14 +169,16 @@ class Collection:
         n = self.count()
         if n == 0 or len(embeddings) == 0:
             return [[] for _ in range(len(embeddings))]
-        res = self.col.query(query_embeddings=np.asarray(embeddings, dtype=np.float32),
-                             n_results=min(k, n), where=where,
-                             include=["documents", "metadatas", "distances"])
+        embeddings = np.asarray(embeddings, dtype=np.float32)
         out = []
-        for q in range(len(res["ids"])):
-            out.append([Hit(i, 1.0 - float(d), doc or "", dict(m or {}))
-                        for i, d, doc, m in zip(res["ids"][q], res["distances"][q],
-                                                res["documents"][q], res["metadatas"][q])])
+        for start in range(0, len(embeddings), QUERY_BATCH):  # big batches overflow SQLite's variables
+            res = self.col.query(query_embeddings=embeddings[start:start + QUERY_BATCH],
+                                 n_results=min(k, n), where=where,
+                                 include=["documents", "metadatas", "distances"])
+            for q in range(len(res["ids"])):
+                out.append([Hit(i, 1.0 - float(d), doc or "", dict(m or {}))
+                            for i, d, doc, m in zip(res["ids"][q], res["distances"][q],
+                                                    res["documents"][q], res["metadatas"][q])])
         return out
 
     def search(self, texts: Sequence[str], k: int, where: dict | None = None) -> list[list[Hit]]:
