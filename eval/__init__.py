@@ -1,0 +1,1 @@
+"""Gold sets, DSPy metrics and evaluation reports for labelling programs."""

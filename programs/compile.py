@@ -1,0 +1,300 @@
+"""Compile the labelling program's judge against a gold set with a DSPy optimizer.
+
+What is optimized: the judge ``dspy.Predict(JudgeFinding)`` inside `MentionLabeler` (its
+instructions and demos). The rule mention finder is not trainable. Training data are
+judge-level examples built from report-level gold (`judge_examples`), scored with
+`judge_agreement` (or `judge_feedback` for GEPA). This is one LM call per example; compiling
+the whole labeler against report-level examples would cost a labelling run per report.
+
+Entry point for Python (and `radlabel loop`)::
+
+    from radlabel.eval.gold import load_gold, split_gold
+    from radlabel.programs.compile import compile_program
+    gold = load_gold("gold.jsonl")
+    train, held = split_gold(gold, n_compile=40)
+    result = compile_program(train, "bootstrap", budget="light", heldout=held)
+    result.save("program/")          # DSPy program.json + radlabel_program.json manifest
+    result.labeler("No pleural effusion.")
+
+Budgets: "light" (the default) fits a shared 2-core CPU running the embedded 1.5B model;
+"medium" and "heavy" are for a GPU server (e.g. ``--lm openai/... --api-base``). Any knob can be
+overridden: ``"light,num_candidates=4"`` or a dict.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dspy
+
+from radlabel.errors import InputError
+from radlabel.eval.gold import GoldSet
+from radlabel.eval.metrics import judge_agreement, judge_feedback
+from radlabel.ontology import Ontology
+from radlabel.programs.demos import judge_demos
+from radlabel.programs.judge_examples import EXAMPLE_POLICIES, judge_examples
+from radlabel.programs.signatures import JudgeFinding
+
+OPTIMIZERS = ("labeled", "bootstrap", "random-search", "mipro", "gepa", "simba")
+
+# Knobs, by budget. LM calls grow with: val_size x candidates (random-search, mipro),
+# max_metric_calls (gepa), bsize x num_candidates x max_steps (simba).
+BUDGETS: dict[str, dict] = {
+    "light": dict(max_demos=4, max_labeled=8, num_candidates=2, num_trials=3, val_size=12,
+                  max_metric_calls=45, reflection_minibatch=3, bsize=6, max_steps=2,
+                  heldout_max=40),
+    "medium": dict(max_demos=4, max_labeled=8, num_candidates=6, num_trials=12, val_size=40,
+                   max_metric_calls=300, reflection_minibatch=3, bsize=16, max_steps=6,
+                   heldout_max=200),
+    "heavy": dict(max_demos=8, max_labeled=16, num_candidates=12, num_trials=30, val_size=100,
+                  max_metric_calls=1500, reflection_minibatch=5, bsize=32, max_steps=12,
+                  heldout_max=1000),
+}
+
+
+def parse_budget(spec: str | dict | None) -> dict:
+    """'light' | 'medium' | 'heavy', optionally followed by ',key=value' overrides, or a dict."""
+    if spec is None:
+        spec = "light"
+    if isinstance(spec, dict):
+        base, overrides = dict(BUDGETS["light"]), spec
+    else:
+        parts = [p.strip() for p in str(spec).split(",") if p.strip()]
+        name = parts[0] if parts and "=" not in parts[0] else "light"
+        if name not in BUDGETS:
+            raise InputError(f"unknown budget {name!r}; use {', '.join(BUDGETS)} or key=value "
+                             "overrides", field="budget")
+        base, overrides = dict(BUDGETS[name]), {}
+        for p in parts:
+            if "=" not in p:
+                continue
+            k, v = (s.strip() for s in p.split("=", 1))
+            try:
+                overrides[k] = int(v)
+            except ValueError:
+                raise InputError(f"budget value for {k!r} must be an integer, got {v!r}",
+                                 field="budget") from None
+    unknown = set(overrides) - set(base)
+    if unknown:
+        raise InputError(f"unknown budget knob(s) {sorted(unknown)}; known: {sorted(base)}",
+                         field="budget")
+    base.update(overrides)
+    return base
+
+
+class JudgeProgram(dspy.Module):
+    """The trainable judge alone, as optimizers want it: (finding, sentences) -> state.
+
+    Its predictor is named ``judge`` like `MentionLabeler`'s, so the compiled state drops in.
+    """
+
+    def __init__(self, demos: bool = True):
+        super().__init__()
+        self.judge = dspy.Predict(JudgeFinding)
+        self.judge.demos = judge_demos() if demos else []
+
+    def forward(self, finding: str, sentences: str) -> dspy.Prediction:
+        return self.judge(finding=finding, sentences=sentences)
+
+
+@dataclass
+class Cost:
+    lm_calls: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"lm_calls": self.lm_calls, "tokens": self.tokens,
+                "minutes": round(self.seconds / 60, 2)}
+
+
+@dataclass
+class CompileResult:
+    """The compiled labeler, its judge program, and the manifest saved next to it."""
+
+    labeler: object  # radlabel.programs.Labeler
+    judge: JudgeProgram
+    manifest: dict = field(default_factory=dict)
+
+    def save(self, directory: str | Path) -> Path:
+        return self.labeler.save_program(directory, manifest=self.manifest)
+
+
+class _Meter:
+    """LM calls and tokens spent inside a block (DSPy's usage tracker) and its wall time."""
+
+    def __init__(self):
+        self.cost = Cost()
+
+    def __enter__(self):
+        from dspy.utils.usage_tracker import track_usage
+
+        self._t0 = time.perf_counter()
+        self._cm = track_usage()
+        self._usage = self._cm.__enter__()
+        return self.cost
+
+    def __exit__(self, *exc):
+        self._cm.__exit__(*exc)
+        for entries in self._usage.usage_data.values():
+            self.cost.lm_calls += len(entries)
+            for e in entries:
+                self.cost.tokens += int(e.get("total_tokens") or
+                                        (e.get("prompt_tokens", 0) + e.get("completion_tokens", 0)))
+        self.cost.seconds = time.perf_counter() - self._t0
+        return False
+
+
+def score_judge(program: dspy.Module, examples: list[dspy.Example], *, progress: bool = False) -> float | None:
+    """Mean judge agreement (0..1) on examples; an LM failure scores 0 for that example."""
+    if not examples:
+        return None
+    ev = dspy.Evaluate(devset=examples, metric=judge_agreement, num_threads=1,
+                       display_progress=progress, max_errors=len(examples) + 1)
+    return round(ev(program).score / 100.0, 4)
+
+
+def _split_train_val(examples: list, val_size: int, seed: int) -> tuple[list, list]:
+    """Held-back validation examples for optimizers that search; all of them if too few."""
+    ex = list(examples)
+    random.Random(seed).shuffle(ex)
+    if len(ex) < 2 * val_size:
+        return ex, ex
+    return ex[val_size:], ex[:val_size]
+
+
+def run_optimizer(optimizer: str, student: JudgeProgram, train: list, val: list, knobs: dict,
+                  lm, seed: int = 0) -> JudgeProgram:
+    """One of DSPy's optimizers on the judge, with this budget's knobs."""
+    if optimizer == "labeled":
+        return dspy.LabeledFewShot(k=knobs["max_labeled"]).compile(student, trainset=train)
+    if optimizer == "bootstrap":
+        tp = dspy.BootstrapFewShot(metric=judge_agreement, max_bootstrapped_demos=knobs["max_demos"],
+                                   max_labeled_demos=knobs["max_labeled"], max_rounds=1)
+        return tp.compile(student, trainset=train)
+    if optimizer == "random-search":
+        tp = dspy.BootstrapFewShotWithRandomSearch(
+            metric=judge_agreement, max_bootstrapped_demos=knobs["max_demos"],
+            max_labeled_demos=knobs["max_labeled"], num_candidate_programs=knobs["num_candidates"],
+            num_threads=1)
+        return tp.compile(student, trainset=train, valset=val)
+    if optimizer == "mipro":
+        tp = dspy.MIPROv2(metric=judge_agreement, prompt_model=lm, task_model=lm, auto=None,
+                          num_candidates=knobs["num_candidates"],
+                          max_bootstrapped_demos=knobs["max_demos"],
+                          max_labeled_demos=knobs["max_labeled"], num_threads=1, seed=seed,
+                          verbose=False)
+        return tp.compile(student, trainset=train, valset=val, num_trials=knobs["num_trials"],
+                          minibatch=len(val) > 35, requires_permission_to_run=False,
+                          view_data_batch_size=min(10, len(train)))
+    if optimizer == "gepa":
+        tp = dspy.GEPA(metric=judge_feedback, max_metric_calls=knobs["max_metric_calls"],
+                       reflection_lm=lm, reflection_minibatch_size=knobs["reflection_minibatch"],
+                       num_threads=1, use_merge=False, seed=seed)
+        return tp.compile(student, trainset=train, valset=val)
+    if optimizer == "simba":
+        bsize = min(knobs["bsize"], len(train))
+        tp = dspy.SIMBA(metric=judge_agreement, bsize=bsize, num_candidates=knobs["num_candidates"],
+                        max_steps=knobs["max_steps"], max_demos=knobs["max_demos"],
+                        prompt_model=lm, num_threads=1)
+        return tp.compile(student, trainset=train, seed=seed)
+    raise InputError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}",
+                     field="optimizer")
+
+
+def compile_program(gold: GoldSet, optimizer: str = "bootstrap", budget: str | dict | None = "light",
+                    *, lm=None, ontology: Ontology | None = None, judge: str = "ambiguous",
+                    examples: str | None = None, heldout: GoldSet | None = None, seed: int = 0,
+                    score: bool = True, progress: bool = True) -> CompileResult:
+    """Compile the judge of a `MentionLabeler` on `gold` and return the ready labeler.
+
+    Args:
+        gold: compile part of a gold set (`radlabel.eval.gold.load_gold` / `split_gold`).
+        optimizer: one of OPTIMIZERS.
+        budget: "light" (default; a busy CPU), "medium", "heavy", or overrides (see parse_budget).
+        lm: an LMConfig, a model string or a `dspy.LM`; default: the embedded model.
+        ontology: the class set gold is labelled with (default: chest X-ray).
+        judge: the labeler's judge policy ("ambiguous" or "all").
+        examples: which mentions become training examples (default: the same as `judge`).
+        heldout: gold not used for compiling; its judge examples score the program before and
+            after (capped at the budget's heldout_max). Without it, the validation examples are
+            used and the manifest says the score was seen while compiling.
+        seed: for splits and optimizers.
+        score: False skips the before/after judge scores (saves 2 x examples LM calls; use
+            `radlabel evaluate --program` for report-level scores instead).
+    Returns:
+        CompileResult with the labeler (compiled judge loaded), the judge program and a manifest
+        (optimizer, knobs, gold hash, LM, class-set hash, scores before/after, cost, date, versions).
+    """
+    from radlabel.programs.labeler import Labeler
+
+    if optimizer not in OPTIMIZERS:
+        raise InputError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}",
+                         field="optimizer")
+    if judge not in EXAMPLE_POLICIES:
+        raise InputError(f"--judge must be one of {', '.join(EXAMPLE_POLICIES)} to compile "
+                         "(judge=none has nothing to train)", field="judge")
+    ontology = ontology if ontology is not None else Ontology.load(None)
+    if gold.ontology_hash and gold.ontology_hash != ontology.hash:
+        raise InputError("gold was loaded with a different class set than the one compiled for",
+                         path=gold.source, field="labels")
+    knobs = parse_budget(budget)
+    policy = examples or judge
+    exs = judge_examples(gold, ontology, policy)
+    if len(exs) < 2:
+        raise InputError(f"only {len(exs)} judge example(s) from {len(gold)} gold reports with "
+                         f"policy {policy!r}; use more gold reports or --examples all",
+                         path=gold.source)
+    train, val = _split_train_val(exs, knobs["val_size"], seed)
+    separate_val = train is not val
+    if optimizer in ("labeled", "bootstrap"):
+        train = exs
+    held = judge_examples(heldout, ontology, policy)[: knobs["heldout_max"]] if heldout else []
+    scored_on = "heldout" if held else "validation examples (seen while compiling)"
+    score_set = (held or val) if score else []
+
+    labeler = Labeler(ontology, lm=lm, judge=judge)
+    task_lm = labeler.lm
+    student = JudgeProgram()
+    with dspy.context(lm=task_lm, adapter=dspy.JSONAdapter()):
+        with _Meter() as before_cost:
+            before = score_judge(student, score_set, progress=progress)
+        with _Meter() as compile_cost:
+            compiled = run_optimizer(optimizer, student, train, val, knobs, task_lm, seed)
+        with _Meter() as after_cost:
+            after = score_judge(compiled, score_set, progress=progress)
+    labeler.program.judge.load_state(compiled.judge.dump_state())
+
+    manifest = {
+        "optimizer": optimizer, "settings": knobs, "budget": budget if isinstance(budget, str) else "custom",
+        "seed": seed, "examples_policy": policy,
+        "gold": {"source": gold.source, "hash": gold.hash, "kind": gold.kind, "reports": len(gold),
+                 "train_examples": len(train), "val_examples": len(val) if separate_val else 0},
+        "heldout": ({"source": heldout.source, "hash": heldout.hash, "reports": len(heldout),
+                     "examples": len(held)} if heldout else None),
+        "lm": labeler.model_name,
+        "classes_hash": ontology.hash,
+        "scores": ({"metric": "judge_agreement", "scored_on": scored_on, "examples": len(score_set),
+                    "before": before, "after": after} if score else None),
+        "cost": {"compile": compile_cost.as_dict(), "scoring": {
+            "lm_calls": before_cost.lm_calls + after_cost.lm_calls,
+            "tokens": before_cost.tokens + after_cost.tokens,
+            "minutes": round((before_cost.seconds + after_cost.seconds) / 60, 2)}},
+        "demos": len(compiled.judge.demos),
+        "instructions_changed": compiled.judge.signature.instructions != JudgeFinding.instructions,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "radlabel_version": _version("radlabel"), "dspy_version": _version("dspy"),
+    }
+    return CompileResult(labeler, compiled, manifest)
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"
