@@ -93,8 +93,16 @@ def load_decoder_base(base: str | None, num_labels: int, bf16: bool):
     from transformers import AutoModelForSequenceClassification
 
     folder, kw = _split_base(base)
+    if "gguf_file" in kw:
+        # Dense weights: transformers 5 would otherwise keep GGUF blocks, which cannot be trained.
+        from transformers import GgufConfig
+
+        kw["quantization_config"] = GgufConfig(gguf_file=kw["gguf_file"], dequantize=True)
     model = AutoModelForSequenceClassification.from_pretrained(
         folder, num_labels=num_labels, dtype=torch.bfloat16 if bf16 else torch.float32, **kw)
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None and quantizer.quantization_config.dequantize:
+        quantizer.remove_quantization_config(model)  # already dense; lets Trainer + PEFT train it
     return model
 
 
