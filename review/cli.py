@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -62,11 +63,14 @@ def register(app: typer.Typer) -> None:
                         fg="yellow", err=True)
         typer.echo(f"review app on http://{host}:{port} (Ctrl+C to stop)")
         env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+        proc = subprocess.Popen(streamlit_command(db, host=host, port=port, reviewer=reviewer),
+                                env=env)
+        # Stopping `radlabel review` must stop the app too (a bare `kill` would orphan it).
+        signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
         try:
-            code = subprocess.call(streamlit_command(db, host=host, port=port, reviewer=reviewer),
-                                   env=env)
-        except KeyboardInterrupt:
-            code = 0
+            code = proc.wait()
+        except KeyboardInterrupt:  # Ctrl+C reaches Streamlit too; wait for it to shut down
+            code = proc.wait()
         raise typer.Exit(code)
 
     @app.command("review-export")
