@@ -64,9 +64,9 @@ class VectorStore:
             u = urlparse(url if "://" in url else f"http://{url}")
             if not u.hostname:
                 raise InputError(f"not a Chroma server URL: {url!r}", field="chroma-url")
-            client = chromadb.HttpClient(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
-                                         ssl=u.scheme == "https", settings=settings)
             try:
+                client = chromadb.HttpClient(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
+                                             ssl=u.scheme == "https", settings=settings)
                 client.heartbeat()
             except Exception as e:
                 raise InputError(f"cannot reach the Chroma server at {url}: {e}", field="chroma-url") from None
