@@ -20,6 +20,7 @@ AREAS = [
     "radlabel.commands",
     "radlabel.retrieval.cli",
     "radlabel.review.cli",
+    "radlabel.commands_synth",
 ]
 
 
