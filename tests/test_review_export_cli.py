@@ -99,3 +99,13 @@ def test_unknown_export_format_is_refused(tmp_path, fmt):
     store = _reviewed_store(tmp_path)
     with pytest.raises(ValueError):
         export_reviewed(store, tmp_path / "o.x", fmt=fmt)
+
+
+def test_training_reads_the_export_as_reviewed_labels(tmp_path):
+    data = pytest.importorskip("radlabel.training.data")
+    store = _reviewed_store(tmp_path)
+    out = tmp_path / "reviewed.jsonl"
+    export_reviewed(store, out)
+    records = data.read_labels(out, Ontology.load(None))
+    assert set(records) == {"rv-1", "rv-3"}
+    assert {r.source for r in records.values()} == {"reviewed"}
