@@ -47,14 +47,23 @@ def register(app: typer.Typer) -> None:
                                        help="Validate and import only; do not start the app."),
     ):
         """Validate and import labels into a review store, then open the review app."""
+        from radlabel.errors import InputError
         from radlabel.ontology import Ontology
         from radlabel.review.importer import import_labels
         from radlabel.review.store import ReviewStore
 
         db = store or labels.with_suffix(".db")
-        with ReviewStore(db) as s:
-            summary = import_labels(s, labels, reports_path=reports, issues_path=issues,
-                                    ontology=Ontology.load(classes), reviewer=reviewer)
+        ontology = Ontology.load(classes)
+        new_store = not db.exists()
+        try:
+            with ReviewStore(db) as s:
+                summary = import_labels(s, labels, reports_path=reports, issues_path=issues,
+                                        ontology=ontology, reviewer=reviewer)
+        except InputError:
+            if new_store:  # leave no empty store behind a refused import
+                for suffix in ("", "-wal", "-shm"):
+                    Path(str(db) + suffix).unlink(missing_ok=True)
+            raise
         typer.echo(f"{db}: {summary}")
         if no_launch:
             return

@@ -80,6 +80,7 @@ def test_cli_reports_bad_input_as_input_error(tmp_path):
     result = CliRunner().invoke(_app(), ["review", str(bad), "--no-launch"])
     assert isinstance(result.exception, InputError)
     assert "bad.jsonl:1 [labels.Foo]: unknown class 'Foo'" in str(result.exception)
+    assert not (tmp_path / "bad.db").exists()  # a refused import leaves no store behind
     result = CliRunner().invoke(_app(), ["review-export", "--store", str(tmp_path / "none.db"),
                                          "-o", str(tmp_path / "o.jsonl")])
     assert isinstance(result.exception, InputError)
