@@ -2,8 +2,8 @@
 
 Usage:
   python bench/bench_compile.py --gold /tmp/iu_gold/iu_dev.jsonl --out bench/out/compile \
-      [--n-compile 200] [--n-score 200] [--judge ambiguous] [--budget light] \
-      [--variants zero-shot,no-demos,labeled,bootstrap,random-search,gepa,simba,mipro]
+      [--n-compile 200] [--n-score 120] [--judge ambiguous] [--budget light] \
+      [--variants zero-shot,labeled,bootstrap,gepa,simba,random-search,mipro,no-demos]
 
 The gold is split once (`split_gold`, seed 0): the compile part feeds the optimizers (judge-level
 examples of the mentions the program would judge); an evenly spaced sample of the rest is
@@ -101,10 +101,10 @@ def main(argv=None) -> None:
     ap.add_argument("--gold", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--n-compile", type=int, default=200)
-    ap.add_argument("--n-score", type=int, default=200)
+    ap.add_argument("--n-score", type=int, default=120)
     ap.add_argument("--judge", default="ambiguous")
     ap.add_argument("--budget", default="light")
-    ap.add_argument("--variants", default="zero-shot,labeled,bootstrap,random-search,gepa,simba,mipro,no-demos")
+    ap.add_argument("--variants", default="zero-shot,labeled,bootstrap,gepa,simba,random-search,mipro,no-demos")
     args = ap.parse_args(argv)
 
     ontology = Ontology.load(None)

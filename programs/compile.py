@@ -43,8 +43,8 @@ OPTIMIZERS = ("labeled", "bootstrap", "random-search", "mipro", "gepa", "simba")
 # Knobs, by budget. LM calls grow with: val_size x candidates (random-search, mipro),
 # max_metric_calls (gepa), bsize x num_candidates x max_steps (simba).
 BUDGETS: dict[str, dict] = {
-    "light": dict(max_demos=4, max_labeled=8, num_candidates=2, num_trials=3, val_size=12,
-                  max_metric_calls=45, reflection_minibatch=3, bsize=6, max_steps=2,
+    "light": dict(max_demos=4, max_labeled=8, num_candidates=2, num_trials=2, val_size=8,
+                  max_metric_calls=30, reflection_minibatch=3, bsize=6, max_steps=1,
                   heldout_max=40),
     "medium": dict(max_demos=4, max_labeled=8, num_candidates=6, num_trials=12, val_size=40,
                    max_metric_calls=300, reflection_minibatch=3, bsize=16, max_steps=6,

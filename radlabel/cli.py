@@ -20,6 +20,8 @@ AREAS = [
     "radlabel.commands",
     "radlabel.retrieval.cli",
     "radlabel.review.cli",
+    "radlabel.programs.cli",
+    "radlabel.eval.cli",
     "radlabel.commands_synth",
 ]
 
