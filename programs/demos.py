@@ -14,6 +14,8 @@ JUDGE_DEMOS = [
          state="uncertain"),
     dict(finding="Opacity: an area of lung whiter than it should be.",
          sentences="Streaky left basilar opacity, likely atelectasis.", state="present"),
+    dict(finding="Pleural Effusion: fluid in the pleural space.",
+         sentences="Small left pleural effusion. No right effusion.", state="present"),
 ]
 
 

@@ -36,7 +36,7 @@ _POST_NEG = [
 _POST_UNC = [
     r"(?:cannot|can not|could not|can't) be (?:excluded|ruled out|entirely excluded)", r"not (?:entirely )?excluded",
     r"(?:is|are) (?:possible|suspected|questioned|not excluded)", r"\?", r"versus", r"vs\.?",
-    r"(?:is|are) (?:a )?(?:consideration|concern)", r"(?:may|might|could) (?:be )?(?:present|represent)",
+    r"(?:is|are) (?:a )?(?:consideration|concern)", r"(?:may|might|could) be present",
 ]
 # Words that end a cue's scope inside a sentence.
 _TERMINATORS = r"\b(?:but|however|although|though|except|which|apart from|aside from|otherwise|yet|" \

@@ -143,8 +143,8 @@ class FullReportLabeler(dspy.Module):
             try:
                 config = {"rollout_id": attempt, "temperature": 0.7} if attempt else {}
                 out = self.predict(findings=findings, report=report, config=config)
-                labels = _resolve_labels(out.labels, self.ontology)
-                evidence = {self.ontology.resolve(k): v for k, v in (out.evidence or {}).items()
+                labels = _resolve_labels(out["labels"], self.ontology)
+                evidence = {self.ontology.resolve(k): v for k, v in (out["evidence"] or {}).items()
                             if self.ontology.resolve(k) and labels.get(self.ontology.resolve(k)) != "not_mentioned"}
                 return dspy.Prediction(states=labels, evidence=evidence, judged=list(labels))
             except Exception as e:

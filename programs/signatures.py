@@ -21,7 +21,9 @@ class JudgeFinding(dspy.Signature):
     describes that structure as normal ("heart size is normal", "lungs are clear").
     uncertain: the sentence only hedges ("possible", "may represent", "cannot be excluded",
     "suspicious for", "versus", "questionable").
-    Judge only the named finding; other findings in the same sentence do not matter."""
+    Judge only the named finding; other findings in the same sentence do not matter.
+    Several sentences: if any one reports the finding as seen (for example on one side, while
+    another sentence denies it on the other side or says it improved), answer present."""
 
     finding: str = dspy.InputField(desc="the finding to judge, with its definition")
     sentences: str = dspy.InputField(desc="the report sentences that mention it")

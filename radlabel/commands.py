@@ -64,6 +64,8 @@ def label(
     reports = load_reports(input, fmt=fmt, id_col=id_col, text_col=text_col)
     labeler, cfg = _labeler(classes, program, lm, api_base, strategy, judge, retrieve, store,
                             allow_remote, config)
+    if labeler.uses_lm:
+        _ = labeler.lm  # load/check the LM before the progress bar starts
     n_par = parallel or (1 if cfg.is_embedded else cfg.parallel)
     summary = label_reports(labeler, reports, output, parallel=n_par, limit=limit)
     console = Console(stderr=True)

@@ -1,0 +1,87 @@
+"""The Labeler on a scripted LM (DummyLM): routing, validation, failures, metering, artifacts."""
+import dspy
+import pytest
+from dspy.utils import DummyLM
+
+from radlabel.programs import Labeler
+from radlabel.programs.validate import evidence_in_report
+
+
+def dummy(answers):
+    return DummyLM(answers, adapter=dspy.JSONAdapter())
+
+
+def test_rules_only_labels_every_class_with_evidence(reports):
+    rec = Labeler(judge="none")(reports["r3"], id="r3")
+    assert rec.ok and rec.meta.lm_calls == 0 and rec.meta.tokens == 0
+    assert len(rec.labels) == 14
+    assert rec.labels["Support Devices"] == "present"
+    assert rec.labels["Pleural Effusion"] == "present"
+    assert rec.labels["Fracture"] == "present"
+    assert rec.labels["Pneumothorax"] == "absent"
+    assert rec.labels["Edema"] == "not_mentioned"
+    assert rec.labels["No Finding"] == "absent"
+    for cls, span in rec.evidence.items():
+        assert evidence_in_report(span, reports["r3"]), cls
+
+
+def test_lm_judges_only_mentioned_classes(reports):
+    lab = Labeler(judge="all", lm=dummy([{"state": "present"}] * 20))
+    rec = lab(reports["r2"], id="r2")
+    mentioned = [c for c, s in Labeler(judge="none")(reports["r2"]).labels.items()
+                 if s != "not_mentioned" and c != "No Finding"]
+    assert rec.ok
+    assert sorted(rec.meta.model_extra["judged"]) == sorted(mentioned)
+    assert rec.meta.lm_calls == len(mentioned)
+    # the scripted LM said "present" for every judged class, and that is what we report
+    assert all(rec.labels[c] == "present" for c in mentioned)
+    assert rec.labels["Fracture"] == "not_mentioned"
+
+
+def test_ambiguous_policy_sends_only_hedged_mentions(reports):
+    lab = Labeler(judge="ambiguous", lm=dummy([{"state": "absent"}] * 20))
+    rec = lab(reports["r1"], id="r1")
+    assert rec.ok
+    assert set(rec.meta.model_extra["judged"]) == {"Atelectasis", "Pneumonia"}
+    assert rec.labels["Pneumonia"] == "absent"          # the LM's answer, not the rule's
+    assert rec.labels["Cardiomegaly"] == "present"      # unambiguous: decided by rules
+
+
+def test_malformed_answer_is_retried_then_recorded_as_failed(reports):
+    lab = Labeler(judge="all", lm=dummy([{"state": "maybe"}] * 40))
+    rec = lab(reports["r2"], id="r2")
+    assert not rec.ok
+    assert rec.meta.status == "failed" and rec.labels == {}
+    assert "maybe" in rec.meta.error or "state" in rec.meta.error
+    assert rec.meta.lm_calls >= 2   # retried
+
+
+@pytest.mark.parametrize("text,why", [("", "empty"), ("   \n", "empty"), ("x. " * 10_000, "limit")])
+def test_empty_and_huge_reports_fail_per_report(text, why):
+    rec = Labeler(judge="none")(text, id="bad")
+    assert not rec.ok and why in rec.meta.error
+
+
+def test_full_report_strategy_validates_evidence(reports):
+    labels = {"Cardiomegaly": "present"}
+    good = Labeler(strategy="full", lm=dummy([{"labels": labels, "evidence": {"Cardiomegaly": "The heart is mildly enlarged."}}]))
+    rec = good(reports["r1"], id="r1")
+    assert rec.ok and rec.labels["Cardiomegaly"] == "present" and rec.labels["Edema"] == "not_mentioned"
+    bad = Labeler(strategy="full", lm=dummy([{"labels": labels, "evidence": {"Cardiomegaly": "Huge heart."}}] * 3))
+    rec = bad(reports["r1"], id="r1")
+    assert not rec.ok and "does not occur in the report" in rec.meta.error
+    unknown = Labeler(strategy="full", lm=dummy([{"labels": {"Heartburn": "present"}, "evidence": {}}] * 3))
+    rec = unknown(reports["r1"], id="r1")
+    assert not rec.ok and "Heartburn" in rec.meta.error
+
+
+def test_program_save_load_round_trip(tmp_path, reports):
+    lab = Labeler(judge="all")
+    lab.program.judge.demos = lab.program.judge.demos[:2]
+    lab.program.judge.signature = lab.program.judge.signature.with_instructions("Judge carefully.")
+    lab.save_program(tmp_path / "prog", manifest={"optimizer": "test"})
+    again = Labeler.load(tmp_path / "prog", lm=dummy([{"state": "present"}] * 20))
+    assert again.program_hash == lab.program_hash
+    assert len(again.program.judge.demos) == 2
+    assert again.program.judge.signature.instructions == "Judge carefully."
+    assert again(reports["r2"]).ok
