@@ -38,6 +38,7 @@ from radlabel.programs.demos import judge_demos
 from radlabel.programs.judge_examples import EXAMPLE_POLICIES, judge_examples
 from radlabel.programs.signatures import JudgeFinding
 
+PROPOSER_MAX_TOKENS = 768  # instructions are a paragraph; judge answers need far fewer
 OPTIMIZERS = ("labeled", "bootstrap", "random-search", "mipro", "gepa", "simba")
 
 # Knobs, by budget. LM calls grow with: val_size x candidates (random-search, mipro),
@@ -166,9 +167,26 @@ def _split_train_val(examples: list, val_size: int, seed: int) -> tuple[list, li
     return ex[val_size:], ex[:val_size]
 
 
+def proposer_lm(lm_arg, task_lm):
+    """The LM that writes instructions (MIPROv2, SIMBA) or reflects (GEPA): the same model, with
+    room for a paragraph. The embedded engine is shared, so this loads nothing new."""
+    from radlabel.lm.config import LMConfig, load_config
+
+    if lm_arg is not None and not isinstance(lm_arg, (str, LMConfig)):
+        return task_lm  # a ready dspy.LM (or a test's scripted LM): use it as given
+    cfg = lm_arg if isinstance(lm_arg, LMConfig) else load_config(model=lm_arg)
+    from radlabel.lm.factory import make_lm
+
+    return make_lm(cfg.model_copy(update={"max_tokens": max(cfg.max_tokens, PROPOSER_MAX_TOKENS)}))
+
+
 def run_optimizer(optimizer: str, student: JudgeProgram, train: list, val: list, knobs: dict,
-                  lm, seed: int = 0) -> JudgeProgram:
-    """One of DSPy's optimizers on the judge, with this budget's knobs."""
+                  prompt_lm, seed: int = 0) -> JudgeProgram:
+    """One of DSPy's optimizers on the judge, with this budget's knobs.
+
+    The task LM is the one in `dspy.context`; `prompt_lm` proposes instructions / reflects.
+    """
+    lm = prompt_lm
     if optimizer == "labeled":
         return dspy.LabeledFewShot(k=knobs["max_labeled"]).compile(student, trainset=train)
     if optimizer == "bootstrap":
@@ -182,7 +200,7 @@ def run_optimizer(optimizer: str, student: JudgeProgram, train: list, val: list,
             num_threads=1)
         return tp.compile(student, trainset=train, valset=val)
     if optimizer == "mipro":
-        tp = dspy.MIPROv2(metric=judge_agreement, prompt_model=lm, task_model=lm, auto=None,
+        tp = dspy.MIPROv2(metric=judge_agreement, prompt_model=lm, task_model=dspy.settings.lm, auto=None,
                           num_candidates=knobs["num_candidates"],
                           max_bootstrapped_demos=knobs["max_demos"],
                           max_labeled_demos=knobs["max_labeled"], num_threads=1, seed=seed,
@@ -258,12 +276,13 @@ def compile_program(gold: GoldSet, optimizer: str = "bootstrap", budget: str | d
 
     labeler = Labeler(ontology, lm=lm, judge=judge)
     task_lm = labeler.lm
+    prompt_lm = proposer_lm(lm, task_lm)
     student = JudgeProgram()
     with dspy.context(lm=task_lm, adapter=dspy.JSONAdapter()):
         with _Meter() as before_cost:
             before = score_judge(student, score_set, progress=progress)
         with _Meter() as compile_cost:
-            compiled = run_optimizer(optimizer, student, train, val, knobs, task_lm, seed)
+            compiled = run_optimizer(optimizer, student, train, val, knobs, prompt_lm, seed)
         with _Meter() as after_cost:
             after = score_judge(compiled, score_set, progress=progress)
     labeler.program.judge.load_state(compiled.judge.dump_state())
