@@ -1,1 +1,3 @@
-"""Gold sets, DSPy metrics and evaluation reports for labelling programs."""
+"""Closing the loop: error analysis (`radlabel analyze`), feedback from confirmed corrections,
+and labelling rounds (`radlabel loop`) that show, in numbers, whether the labels get better.
+Heavy libraries (scikit-learn, cleanlab, matplotlib, chromadb) are imported inside functions."""
