@@ -1,3 +1,3 @@
-"""Closing the loop: error analysis (`radlabel analyze`), feedback from confirmed corrections,
-and labelling rounds (`radlabel loop`) that show, in numbers, whether the labels get better.
-Heavy libraries (scikit-learn, cleanlab, matplotlib, chromadb) are imported inside functions."""
+"""Gold sets, DSPy metrics and evaluation reports for labelling programs; and closing the loop:
+error analysis (`radlabel analyze`), feedback from confirmed corrections, and labelling rounds
+(`radlabel loop`). Heavy libraries are imported inside functions."""

@@ -1,4 +1,4 @@
-"""CLI verbs of the loop area: `radlabel analyze`, `radlabel feedback`, `radlabel loop`."""
+"""`radlabel evaluate`: score labels (or a compiled program) against gold, write a report."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,47 +7,53 @@ from typing import Optional
 import typer
 
 
-def analyze(
-    labels: Path = typer.Option(..., "--labels", help="labels JSONL to audit (label/predict output, or reviewed)"),
-    reports: Optional[str] = typer.Option(None, "--reports", help="reports (any loader format); "
-                                          "optional when the labels carry 'text'"),
-    out: Path = typer.Option(..., "-o", "--out", help="output folder"),
-    gold: Optional[Path] = typer.Option(None, "--gold", help="gold JSONL: adds confusion vs gold"),
-    model: Optional[Path] = typer.Option(None, "--model", help="use this trained classifier instead of "
-                                         "cross-validation (its probabilities are then in-sample)"),
-    classes: Optional[str] = typer.Option(None, "--classes", help="class file (default chest_xray)"),
-    variant: str = typer.Option("tfidf", "--variant", help="classifier variant for cross-validation"),
-    folds: int = typer.Option(5, "--folds"),
-    seed: int = typer.Option(0, "--seed"),
-    uncertain_as: str = typer.Option("negative", "--uncertain-as", help="negative | positive"),
-    include_trusted: bool = typer.Option(False, "--include-trusted", help="also queue reports whose "
-                                         "labels are gold/reviewed"),
-    top: int = typer.Option(20, "--top", help="suspect reports shown in report.md"),
-):
-    """Error analysis: out-of-fold classifier, disagreements, cleanlab label issues, report."""
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate)
+
+
+def evaluate(
+    gold: Path = typer.Option(..., "--gold", help="gold JSONL: id, text?, labels (four states or 0/1)"),
+    pred: Optional[Path] = typer.Option(None, "--pred", help="labels JSONL from `radlabel label` / `predict`"),
+    program: Optional[Path] = typer.Option(None, "--program", help="compiled program directory to run on the gold texts"),
+    output: Path = typer.Option(..., "-o", "--output", help="report directory (report.md, scores.json, PNG plots)"),
+    classes: Optional[str] = typer.Option(None, "--classes", help="class file (YAML); default: 14 chest X-ray classes"),
+    lm: Optional[str] = typer.Option(None, "--lm", help="LM for --program (default: embedded)"),
+    api_base: Optional[str] = typer.Option(None, "--api-base"),
+    allow_remote: bool = typer.Option(False, "--allow-remote"),
+) -> None:
+    """Per-class F1, micro/macro F1, state confusion and calibration; markdown report with plots."""
+    from rich.console import Console
+    from rich.table import Table
+
     from radlabel.errors import InputError
-    from radlabel.eval.analyze import run_analysis, write_analysis
-    from radlabel.eval.inputs import load_gold, load_labels, load_texts
+    from radlabel.eval.evaluate import evaluate_file, evaluate_records, label_with_program, write_report
+    from radlabel.eval.gold import load_gold
     from radlabel.ontology import Ontology
 
-    if uncertain_as not in ("negative", "positive"):
-        raise InputError("--uncertain-as must be negative or positive", field="uncertain-as")
+    if (pred is None) == (program is None):
+        raise InputError("give exactly one of --pred labels.jsonl or --program DIR", field="pred")
+    if program is not None and classes is None and (program / "classes.yaml").exists():
+        classes = str(program / "classes.yaml")
     ontology = Ontology.load(classes)
-    records = load_labels(labels, ontology)
-    texts = load_texts(reports, records)
-    missing = [i for i in records if i not in texts]
-    if len(missing) == len(records):
-        raise InputError("no report text for any labelled id: pass --reports", path=str(labels))
-    a = run_analysis(records, texts, ontology, gold=load_gold(gold, ontology), model_dir=model,
-                     variant=variant, folds=folds, seed=seed, uncertain_as=uncertain_as,
-                     include_trusted=include_trusted)
-    summary = write_analysis(a, out, texts=texts, top_reports=top)
-    typer.echo(f"{out}/issues.jsonl: {summary['issues']} suspect labels in {summary['reports']} reports "
-               f"({len(missing)} labelled ids without text skipped); report: {out}/report.md")
-    if summary.get("labels_vs_gold_micro_f1") is not None:
-        typer.echo(f"vs gold ({summary['gold_reports']} reports): labels micro-F1 "
-                   f"{summary['labels_vs_gold_micro_f1']}, classifier {summary['classifier_vs_gold_micro_f1']}")
+    gold_set = load_gold(gold, ontology)
+    if pred is not None:
+        result = evaluate_file(gold_set, pred, ontology)
+        title = f"Evaluation of {pred.name}"
+    else:
+        from radlabel.lm.config import load_config
 
-
-def register(app: typer.Typer) -> None:
-    app.command("analyze")(analyze)
+        cfg = load_config(model=lm, api_base=api_base, allow_remote=allow_remote or None)
+        labels_path = output / "labels.jsonl"
+        records = label_with_program(gold_set, program, labels_path, lm=cfg)
+        result = evaluate_records(gold_set, records, source=str(labels_path))
+        title = f"Evaluation of program {program}"
+    md = write_report(result, output, title=title)
+    t = Table(title=f"{result.n_gold} gold reports ({result.gold_kind.replace('_', '-')})")
+    for col in ("class", "support", "P", "R", "F1"):
+        t.add_column(col, justify="left" if col == "class" else "right")
+    for cls, s in result.f1.per_class.items():
+        t.add_row(cls, str(s.support), f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}")
+    console = Console()
+    console.print(t)
+    console.print(f"micro F1 [bold]{result.f1.micro_f1:.4f}[/bold], macro F1 "
+                  f"[bold]{result.f1.macro_f1:.4f}[/bold]; {len(result.failed)} failed; report: {md}")

@@ -22,6 +22,7 @@ AREAS = [
     "radlabel.review.cli",
     "radlabel.programs.cli",
     "radlabel.eval.cli",
+    "radlabel.eval.cli_loop",
     "radlabel.commands_synth",
 ]
 
