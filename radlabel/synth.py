@@ -101,7 +101,14 @@ class SyntheticReport(BaseModel):
 # --------------------------------------------------------------------------------------------
 def iter_reports(n: int, seed: int = 0, ontology: Ontology | None = None, style: str = "chest",
                  prevalence: dict[str, float] | None = None) -> Iterator[SyntheticReport]:
-    """Yield n reports one by one (constant memory, for 100k-scale runs)."""
+    """Yield n reports one by one (constant memory, for 100k-scale runs).
+
+    `prevalence` maps class names to the share of reports where the class is present or
+    uncertain ("No Finding": share of wholly normal reports); unset classes keep
+    DEFAULT_PREVALENCE. With a custom `ontology`, only its classes that the phrase bank knows are
+    generated; the others stay not_mentioned, and non-class sentences (hiatal hernia, scoliosis,
+    surgical clips, ...) are still written, so a custom class for one of those would be mislabelled.
+    """
     if not isinstance(n, int) or n < 0:
         raise InputError(f"n must be a non-negative integer, got {n!r}", field="n")
     if style not in STYLES:
@@ -541,7 +548,7 @@ class _Writer:
             out.append(_Claim(rng.choice(P.NEUTRAL), kind="neutral"))
         if states.get(P.FRACTURE) not in POSITIVE and rng.random() < 0.3:
             out.append(_Claim(rng.choice(P.NEUTRAL_BONES), kind="neutral"))
-        if self.deid == "openi" and rng.random() < 0.15:
+        if self.deid == "openi" and rng.random() < 0.4:
             out.append(_Claim(rng.choice(P.NEUTRAL_OPENI), kind="neutral"))
         return out
 
