@@ -24,7 +24,7 @@ def _app():
 
 
 def test_tfidf_round_trip_and_thresholds(tmp_path):
-    f = write_files(tmp_path, n=80)
+    f = write_files(tmp_path, n=200)
     clf = train_model(TrainConfig(variant="tfidf", val_fraction=0.25), tmp_path / "m",
                       labels=[str(f["pseudo"])], reports=str(f["reports"]))
     texts = [r["text"] for r in f["rows"][:10]]
@@ -32,10 +32,13 @@ def test_tfidf_round_trip_and_thresholds(tmp_path):
     np.testing.assert_array_equal(clf.predict_proba(texts), again.predict_proba(texts))
     meta = json.loads((tmp_path / "m" / "radlabel_model.json").read_text())
     assert meta["variant"] == "tfidf" and len(meta["thresholds"]) == len(meta["classes"])
-    assert meta["label_sources"] == {"pseudo": 80} and meta["n_val"] == 20
-    assert meta["metrics"]["micro_f1"] > 0.7  # templated findings are easy to learn
+    assert meta["label_sources"] == {"pseudo": 200} and meta["n_val"] == 50
+    # learned something: better than calling every class present on the validation split
+    sup = np.array(meta["metrics"]["support"])
+    all_present_f1 = 2 * sup.sum() / (sup.sum() + 50 * len(sup) + sup.sum())
+    assert meta["metrics"]["micro_f1"] > max(0.5, all_present_f1)
     card = (tmp_path / "m" / "README.md").read_text()
-    assert "micro-F1" in card and "pseudo: 80" in card
+    assert "micro-F1" in card and "pseudo: 200" in card
 
 
 def test_four_state_head_predicts_states(tmp_path):
@@ -85,9 +88,9 @@ def test_tokenizer_fertility_beats_base_on_domain_words(tmp_path):
 
     from radlabel.training.tokenizer import compare_fertility, train_bpe
 
-    texts = [r["text"] for r in corpus(100)] + ["Pneumomediastinum and costophrenic blunting."] * 20
-    tok = train_bpe(texts[:90] + texts[100:], tmp_path / "tok", vocab_size=600)
-    rep = compare_fertility(tok, texts[90:100] + ["Pneumomediastinum and costophrenic blunting."])
+    texts = [r["text"] for r in corpus(400)]
+    tok = train_bpe(texts[:360], tmp_path / "tok", vocab_size=3000)
+    rep = compare_fertility(tok, texts[360:])  # held-out reports
     assert rep["domain_fertility"] < rep["base_fertility"]
     assert (tmp_path / "tok" / "tokenizer.json").exists()
 
