@@ -42,17 +42,18 @@ PROPOSER_MAX_TOKENS = 768  # instructions are a paragraph; judge answers need fa
 OPTIMIZERS = ("labeled", "bootstrap", "random-search", "mipro", "gepa", "simba")
 
 # Knobs, by budget. LM calls grow with: val_size x candidates (random-search, mipro),
-# max_metric_calls (gepa), bsize x num_candidates x max_steps (simba).
+# max_metric_calls (gepa), bsize x num_candidates x max_steps + candidates x simba_examples
+# (simba validates its finalists on its whole trainset, so that set is capped).
 BUDGETS: dict[str, dict] = {
     "light": dict(max_demos=4, max_labeled=8, num_candidates=2, num_trials=2, val_size=8,
                   max_metric_calls=30, reflection_minibatch=3, bsize=6, max_steps=1,
-                  heldout_max=40),
+                  simba_examples=12, heldout_max=40),
     "medium": dict(max_demos=4, max_labeled=8, num_candidates=6, num_trials=12, val_size=40,
                    max_metric_calls=300, reflection_minibatch=3, bsize=16, max_steps=6,
-                   heldout_max=200),
+                   simba_examples=80, heldout_max=200),
     "heavy": dict(max_demos=8, max_labeled=16, num_candidates=12, num_trials=30, val_size=100,
                   max_metric_calls=1500, reflection_minibatch=5, bsize=32, max_steps=12,
-                  heldout_max=1000),
+                  simba_examples=100000, heldout_max=1000),
 }
 
 
@@ -214,6 +215,7 @@ def run_optimizer(optimizer: str, student: JudgeProgram, train: list, val: list,
                        num_threads=1, use_merge=False, seed=seed)
         return tp.compile(student, trainset=train, valset=val)
     if optimizer == "simba":
+        train = train[: max(knobs["simba_examples"], 2)]
         bsize = min(knobs["bsize"], len(train))
         tp = dspy.SIMBA(metric=judge_agreement, bsize=bsize, num_candidates=knobs["num_candidates"],
                         max_steps=knobs["max_steps"], max_demos=knobs["max_demos"],
