@@ -49,5 +49,101 @@ def analyze(
                    f"{summary['labels_vs_gold_micro_f1']}, classifier {summary['classifier_vs_gold_micro_f1']}")
 
 
+def loop(
+    reports: str = typer.Option(..., "--reports", help="reports the loop labels (any loader format)"),
+    gold: Path = typer.Option(..., "--gold", help="seed gold JSONL (a small trusted set among the reports)"),
+    rounds: int = typer.Option(3, "--rounds"),
+    out: Path = typer.Option(..., "-o", "--out", help="runs folder (round-K/ inside); re-run to resume"),
+    classes: Optional[str] = typer.Option(None, "--classes", help="class file (default chest_xray)"),
+    judge: str = typer.Option("none", "--judge", help="none (rules, 0 LM calls) | ambiguous | all"),
+    lm: Optional[str] = typer.Option(None, "--lm", help="LM for --judge ambiguous/all (default embedded)"),
+    variant: str = typer.Option("tfidf", "--variant", help="classifier variant"),
+    folds: int = typer.Option(5, "--folds"),
+    seed: int = typer.Option(0, "--seed"),
+    oracle: Optional[Path] = typer.Option(None, "--oracle", help="held-back gold a SIMULATED reviewer "
+                                          "answers the top review items from (benchmarks)"),
+    review_budget: int = typer.Option(40, "--review-budget", help="reports the simulated reviewer answers per round"),
+    review_store: Optional[Path] = typer.Option(None, "--review-store", help="review database: reports a "
+                                                "person accepted between rounds become corrections"),
+    agree: Optional[float] = typer.Option(None, "--agree", help="opt-in: confirm reports where labels and "
+                                          "classifier agree with P >= this (e.g. 0.95)"),
+    eval_gold: Optional[Path] = typer.Option(None, "--eval-gold", help="held-out gold with text, never "
+                                             "seen or reviewed: scored every round"),
+    learn_synonyms: bool = typer.Option(False, "--learn-synonyms", help="recompile the rule stage: add "
+                                        "synonyms learned from corrections to the class file"),
+    compile_optimizer: Optional[str] = typer.Option(None, "--compile", help="recompile the LM judge "
+                                                    "with this DSPy optimizer each round (LM judges only)"),
+    compile_budget: str = typer.Option("light", "--compile-budget"),
+    index_demos: bool = typer.Option(False, "--index-demos", help="add reviewed reports to the Chroma "
+                                     "reports collection as few-shot demos"),
+    store: Optional[Path] = typer.Option(None, "--store", help="Chroma folder for --index-demos "
+                                         "(default OUT/chroma)"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bars while labelling"),
+):
+    """Rounds of label -> train -> analyze -> feedback -> recompile, with F1 per round."""
+    from pydantic import ValidationError
+
+    from radlabel.errors import InputError
+    from radlabel.eval.loop import Loop, LoopConfig
+
+    if judge not in ("none", "ambiguous", "all"):
+        raise InputError("--judge must be none, ambiguous or all", field="judge")
+    if rounds < 1 or review_budget < 0:
+        raise InputError("--rounds must be >= 1 and --review-budget >= 0", field="rounds")
+    try:
+        cfg = LoopConfig(reports=str(reports), seed_gold=str(gold), rounds=rounds, classes=classes,
+                         judge=judge, lm=lm, variant=variant, folds=folds, seed=seed,
+                         oracle=str(oracle) if oracle else None, review_budget=review_budget,
+                         review_store=str(review_store) if review_store else None, agree=agree,
+                         eval_gold=str(eval_gold) if eval_gold else None, learn_synonyms=learn_synonyms,
+                         compile_optimizer=compile_optimizer, compile_budget=compile_budget,
+                         index_demos=index_demos, store=str(store) if store else None)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise InputError(err["msg"], field=".".join(map(str, err["loc"]))) from None
+    Loop(cfg, out, progress=progress, log=lambda m: typer.echo(m, err=True)).run()
+    typer.echo((out / "summary.md").read_text(encoding="utf-8"))
+
+
+def feedback(
+    labels: Path = typer.Option(..., "--labels", help="the labels the corrections apply to"),
+    reviewed: Path = typer.Option(..., "--reviewed", help="reviewed labels (`radlabel review-export` JSONL)"),
+    out: Path = typer.Option(..., "-o", "--out", help="folder for corrected_labels.jsonl and examples.jsonl"),
+    reports: Optional[str] = typer.Option(None, "--reports", help="reports (for texts)"),
+    classes: Optional[str] = typer.Option(None, "--classes"),
+    round: int = typer.Option(0, "--round", help="round number recorded in the provenance"),
+    index_demos: Optional[Path] = typer.Option(None, "--index-demos", help="Chroma folder: add the "
+                                               "reviewed reports to the reports collection"),
+):
+    """Turn reviewed labels into corrected training labels, compile examples and demos."""
+    from radlabel.eval import feedback as fb
+    from radlabel.eval.inputs import load_labels, load_texts
+    from radlabel.jsonl import write_jsonl_atomic
+    from radlabel.ontology import Ontology
+
+    ontology = Ontology.load(classes)
+    given = load_labels(labels, ontology)
+    confirmed = load_labels(reviewed, ontology)
+    texts = load_texts(reports, {**given, **confirmed})
+    trusted = {}
+    for rid, rec in confirmed.items():
+        old = dict(given[rid].labels) if rid in given else {}
+        trusted[rid] = fb.reviewed_record(rid, dict(rec.labels), old=old, text=texts.get(rid),
+                                          source=rec.meta.source if rec.meta.source in ("gold", "reviewed")
+                                          else "reviewed", round=round,
+                                          reviewer=str((rec.meta.model_extra or {}).get("reviewer") or ""),
+                                          evidence=rec.evidence)
+    write_jsonl_atomic(out / "corrected_labels.jsonl", fb.corrected_training_labels(given, trusted, round=round))
+    write_jsonl_atomic(out / "examples.jsonl", fb.compile_examples(trusted, texts))
+    changed = sum(len(r["meta"]["changed"]) for r in trusted.values())
+    typer.echo(f"{len(trusted)} reviewed reports ({changed} labels changed) -> {out}/corrected_labels.jsonl, "
+               f"{out}/examples.jsonl")
+    if index_demos is not None:
+        info = fb.index_demos(list(trusted.values()), texts, index_demos)
+        typer.echo(f"indexed {info['written']} new demo(s) into {index_demos}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("analyze")(analyze)
+    app.command("feedback")(feedback)
+    app.command("loop")(loop)
