@@ -7,12 +7,14 @@
 
 Usage: python bench/bench_loop.py --gold /tmp/iu_gold/iu_dev.jsonl [--out bench/out/loop]
        [--planted-seeds 0 1 2] [--rounds 4] [--budget 40] [--judge none] [--skip-planted]
+       [--extra '--learn-synonyms'] [--name run]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import random
+import shlex
 import subprocess
 import sys
 import time
@@ -85,7 +87,7 @@ def main():
     ap.add_argument("--n-seed", type=int, default=50)
     ap.add_argument("--n-test", type=int, default=400)
     ap.add_argument("--judge", default="none")
-    ap.add_argument("--extra", nargs="*", default=[], help="extra `radlabel loop` options")
+    ap.add_argument("--extra", default="", help="extra `radlabel loop` options, one string")
     ap.add_argument("--name", default="run")
     args = ap.parse_args()
     out = Path(args.out)
@@ -103,7 +105,7 @@ def main():
         subprocess.run(CLI + ["loop", "--reports", str(d / "reports.jsonl"), "--gold", str(d / "seed.jsonl"),
                               "--rounds", str(args.rounds), "-o", str(out / args.name), "--judge", args.judge,
                               "--oracle", str(d / "oracle.jsonl"), "--review-budget", str(args.budget),
-                              "--eval-gold", str(d / "test.jsonl"), "--no-progress", *args.extra], check=True)
+                              "--eval-gold", str(d / "test.jsonl"), "--no-progress", *shlex.split(args.extra)], check=True)
         results["loop"] = {"split": s, "minutes": round((time.perf_counter() - t0) / 60, 2)}
     (out / f"results-{args.name}.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))

@@ -76,7 +76,9 @@ def issue_lines(ids: list[str], classes: list[str], states: list[list[str]], P: 
     """issues.jsonl rows {"id","class","given","suggested","score"}, most suspect first.
 
     A pair is listed when cleanlab flags it or the classifier is on the other side of its
-    threshold; reports in ``exclude`` (gold or already reviewed) are never listed again.
+    threshold. Flagged pairs come first (confident learning's per-class thresholds handle class
+    imbalance better than a raw probability), each group by score; reports in ``exclude`` (gold
+    or already reviewed) are never listed again.
     """
     pos = positive_states(uncertain_as)
     score = ranking.score
@@ -94,5 +96,5 @@ def issue_lines(ids: list[str], classes: list[str], states: list[list[str]], P: 
                          "suggested": suggest_state(given, pos, ev),
                          "score": round(float(score[i, j]), 6), "p_present": round(float(P[i, j]), 6),
                          "flagged": bool(ranking.flagged[i, j])})
-    rows.sort(key=lambda r: (-r["score"], r["id"], r["class"]))
+    rows.sort(key=lambda r: (not r["flagged"], -r["score"], r["id"], r["class"]))
     return rows[:limit] if limit else rows
