@@ -96,6 +96,26 @@ def run_variant(variant: str, compile_part, score_reports, gold_labels, ontology
     }
 
 
+def markdown_table(outdir: Path, variants: list[str]) -> str:
+    """The docs/benchmarks.md table from the result files written so far."""
+    rows = ["| program | micro F1 | macro F1 | compile: LM calls / tokens / min | "
+            "scoring: LM calls / tokens / min | demos | new instructions |",
+            "|---|---:|---:|---|---|---:|---|"]
+    for v in variants:
+        p = outdir / f"{v}.result.json"
+        if not p.exists():
+            continue
+        r = json.loads(p.read_text())
+        if "error" in r:
+            rows.append(f"| {v} | failed: {r['error'][:120]} | | {r.get('minutes_spent')} min spent | | | |")
+            continue
+        rows.append(f"| {v} | {r['micro_f1']:.4f} | {r['macro_f1']:.4f} | {r['compile_lm_calls']} / "
+                    f"{r['compile_tokens']} / {r['compile_minutes']} | {r['score_lm_calls']} / "
+                    f"{r['score_tokens']} / {r['score_minutes_total']} | {r['demos']} | "
+                    f"{'yes' if r['instructions_changed'] else 'no'} |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gold", required=True)
@@ -105,7 +125,11 @@ def main(argv=None) -> None:
     ap.add_argument("--judge", default="ambiguous")
     ap.add_argument("--budget", default="light")
     ap.add_argument("--variants", default="zero-shot,labeled,bootstrap,gepa,simba,random-search,mipro,no-demos")
+    ap.add_argument("--table", action="store_true", help="only print the markdown table of results so far")
     args = ap.parse_args(argv)
+    if args.table:
+        print(markdown_table(Path(args.out), args.variants.split(",")))
+        return
 
     ontology = Ontology.load(None)
     gold = load_gold(args.gold, ontology)
