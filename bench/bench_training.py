@@ -4,7 +4,7 @@ gap, MLM pre-training with/without at 10% and 100% of the labels, and tokenizer 
 Usage:
   python /work/shared/tools/make_gold.py --outdir /tmp/iu_gold
   RADLABEL_THREADS=1 .venv/bin/python bench/bench_training.py --gold /tmp/iu_gold/iu_dev.jsonl \
-      [--pseudo bench/out/iu_dev_labels.jsonl] [--parts variants,tokenizer,pseudo,pretrain,dapt100,full,decoder]
+      [--pseudo bench/out/iu_dev_labels.jsonl] [--parts variants,tokenizer,pseudo,pretrain,dapt100,full,speed,decoder]
 
 Each part writes bench/out/training/<part>.json and is skipped when that file exists (delete it
 to rerun), so an interrupted run resumes. Scores use /work/shared/tools/score.py. Nothing derived
@@ -54,6 +54,15 @@ def score(gold_rows, pred_path: Path) -> dict:
     return {"micro_f1": round(res["micro"]["f1"], 4), "macro_f1": round(res["macro_f1"], 4)}
 
 
+def speed(clf, texts) -> dict:
+    """Wall reports/s, and reports per second of this process's own CPU (the box is shared)."""
+    clf.predict_proba(texts[:32])  # warm-up
+    t0, c0 = time.perf_counter(), time.process_time()
+    clf.predict_proba(texts)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"reports_per_s": round(len(texts) / wall, 1), "reports_per_cpu_s": round(len(texts) / cpu, 1)}
+
+
 def evaluate(model_dir: Path, test, all_texts, **load_kw) -> dict:
     clf = load_classifier(model_dir, **load_kw)
     recs, _ = predict_records(clf, [r["id"] for r in test], [r["text"] for r in test],
@@ -61,10 +70,7 @@ def evaluate(model_dir: Path, test, all_texts, **load_kw) -> dict:
     pred = model_dir.parent / f"{model_dir.name}{load_kw.get('max_length', '')}.pred.jsonl"
     write_jsonl_atomic(pred, recs)
     res = score(test, pred)
-    clf.predict_proba(all_texts[:32])  # warm-up
-    t0 = time.perf_counter()
-    clf.predict_proba(all_texts)
-    res["reports_per_s"] = round(len(all_texts) / (time.perf_counter() - t0), 1)
+    res.update(speed(clf, all_texts))
     res["s_per_epoch"] = clf.info.get("seconds_per_epoch")
     res["epochs"] = clf.info.get("epochs_run")
     res["n_train"] = clf.info.get("n_train")
@@ -102,7 +108,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gold", required=True)
     ap.add_argument("--pseudo", default="bench/out/iu_dev_labels.jsonl")
-    ap.add_argument("--parts", default="variants,tokenizer,pseudo,pretrain,dapt100,full,decoder")
+    ap.add_argument("--parts", default="variants,tokenizer,pseudo,pretrain,dapt100,full,speed,decoder")
     ap.add_argument("--epochs", type=float, default=4)
     ap.add_argument("--pretrain-steps", type=int, default=120)
     args = ap.parse_args()
@@ -174,6 +180,16 @@ def main():
             "base_100pct": evaluate(OUT / "lora_len128", test, all_texts),
             "dapt_100pct": run_variant("dapt_lora_100pct", TrainConfig(variant="lora", epochs=ep, base=str(OUT / "dapt_minilm")),
                                        train_file, test, all_texts)})
+    if "speed" in parts:  # re-measure inference of every trained folder in one quiet-ish pass
+        def all_speeds():
+            res = {}
+            for d in sorted(p for p in OUT.iterdir() if (p / "radlabel_model.json").exists()):
+                res[d.name] = speed(load_classifier(d), all_texts)
+                if (d / "config.json").exists():
+                    res[d.name + "_infer64"] = speed(load_classifier(d, max_length=64), all_texts)
+                print(d.name, res[d.name], flush=True)
+            return res
+        part("speed", all_speeds)
     if "decoder" in parts:
         part("decoder", lambda: {"decoder_lora": run_variant(
             "decoder_lora", TrainConfig(variant="decoder-lora", max_steps=40, batch_size=8, max_length=96),
