@@ -124,7 +124,7 @@ def feedback(
     ontology = Ontology.load(classes)
     given = load_labels(labels, ontology)
     confirmed = load_labels(reviewed, ontology)
-    texts = load_texts(reports, {**given, **confirmed})
+    texts = {**load_texts(None, confirmed), **load_texts(reports, given)}
     trusted = {}
     for rid, rec in confirmed.items():
         old = dict(given[rid].labels) if rid in given else {}

@@ -1,4 +1,6 @@
-"""radlabel analyze: planted label errors must surface at the top of issues.jsonl."""
+"""radlabel analyze: planted label errors must surface at the top of issues.jsonl.
+
+Tests that cross-validate a classifier are marked slow (tens of seconds on a busy 2-core box)."""
 import json
 
 import numpy as np
@@ -28,6 +30,7 @@ def planted(tmp_path_factory):
     return d, a, truth
 
 
+@pytest.mark.slow
 def test_planted_flips_rank_at_the_top(planted):
     d, a, truth = planted
     issues = [json.loads(line) for line in open(d / "out" / "issues.jsonl")]
@@ -37,6 +40,7 @@ def test_planted_flips_rank_at_the_top(planted):
     assert hit_rate >= 0.4, f"only {len(top & truth)}/{FLIPS} planted flips in the top {FLIPS}"
 
 
+@pytest.mark.slow
 def test_issue_lines_are_ordered_and_well_formed(planted):
     d, a, _ = planted
     issues = [json.loads(line) for line in open(d / "out" / "issues.jsonl")]
@@ -49,6 +53,7 @@ def test_issue_lines_are_ordered_and_well_formed(planted):
         assert (r["given"] == "present") != (r["suggested"] == "present")
 
 
+@pytest.mark.slow
 def test_report_and_confusion_are_written(planted):
     d, a, _ = planted
     summary = json.loads((d / "out" / "summary.json").read_text())
@@ -61,6 +66,7 @@ def test_report_and_confusion_are_written(planted):
     assert sum(1 for _ in open(d / "out" / "proba.jsonl")) == N
 
 
+@pytest.mark.slow
 def test_trusted_reports_are_not_queued_again(tmp_path):
     rows = synthetic(120, seed=5)
     flipped, truth = flip(rows, 10, seed=2)
@@ -93,6 +99,7 @@ def test_analyze_cli_bad_state_names_file_line_and_field(tmp_path, capsys):
     assert "bad.jsonl" in err and "4" in err and "Edema" in err
 
 
+@pytest.mark.slow
 def test_analyze_cli_writes_the_queue(tmp_path):
     rows = synthetic(60, seed=2)
     labels = write(tmp_path / "labels.jsonl", rows)
