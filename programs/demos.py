@@ -16,6 +16,9 @@ JUDGE_DEMOS = [
          sentences="Streaky left basilar opacity, likely atelectasis.", state="present"),
     dict(finding="Pleural Effusion: fluid in the pleural space.",
          sentences="Small left pleural effusion. No right effusion.", state="present"),
+    dict(finding="Opacity: an area of lung whiter than it should be.",
+         sentences="Hazy right basilar opacity which could reflect pneumonia versus aspiration.",
+         state="present"),
 ]
 
 

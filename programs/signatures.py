@@ -22,6 +22,8 @@ class JudgeFinding(dspy.Signature):
     uncertain: the sentence only hedges ("possible", "may represent", "cannot be excluded",
     "suspicious for", "versus", "questionable").
     Judge only the named finding; other findings in the same sentence do not matter.
+    Observation versus interpretation: in "patchy opacity which may represent atelectasis or
+    pneumonia" the opacity is seen (present); only atelectasis and pneumonia are uncertain.
     Several sentences: if any one reports the finding as seen (for example on one side, while
     another sentence denies it on the other side or says it improved), answer present."""
 
