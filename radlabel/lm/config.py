@@ -28,6 +28,7 @@ class LMConfig(BaseModel):
     parallel: int = 1  # concurrent requests (servers); the embedded model serves one at a time
     n_ctx: int = 4096
     threads: int | None = None
+    prefix_cache: bool = True  # embedded: reuse the KV cache of the shared prompt prefix
     num_retries: int = 2
     allow_remote: bool = False  # a non-loopback api_base must be allowed explicitly (PHI)
 

@@ -12,10 +12,10 @@ apply_offline_defaults()
 
 
 @lru_cache(maxsize=4)
-def _engine(path: str, n_ctx: int, threads: int):
+def _engine(path: str, n_ctx: int, threads: int, prefix_cache: bool):
     from radlabel.lm.llamacpp_engine import LlamaCppEngine
 
-    return LlamaCppEngine(path, n_ctx=n_ctx, n_threads=threads)
+    return LlamaCppEngine(path, n_ctx=n_ctx, n_threads=threads, prefix_cache=prefix_cache)
 
 
 def resolve_embedded_path(ref: str | None) -> Path:
@@ -38,7 +38,7 @@ def make_lm(cfg: LMConfig | None = None):
     cfg.check_privacy()
     if cfg.is_embedded:
         path = resolve_embedded_path(cfg.embedded_ref)
-        engine = _engine(str(path), cfg.n_ctx, cfg.threads or num_threads())
+        engine = _engine(str(path), cfg.n_ctx, cfg.threads or num_threads(), cfg.prefix_cache)
         return dspy.LM(f"llamacpp/{path.stem}", engine=engine, temperature=cfg.temperature,
                        max_tokens=cfg.max_tokens, cache=False, num_retries=0)
     kwargs = dict(temperature=cfg.temperature, max_tokens=cfg.max_tokens, cache=False,

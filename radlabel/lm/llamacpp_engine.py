@@ -20,15 +20,16 @@ class LlamaCppEngine:
     supported_params = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed",
                                   "response_format"})
 
-    def __init__(self, model_path: str, n_ctx: int = 4096, n_threads: int = 1, seed: int = 0):
+    def __init__(self, model_path: str, n_ctx: int = 4096, n_threads: int = 1, seed: int = 0,
+                 prefix_cache: bool = True):
         from llama_cpp import Llama
 
         self.model_path = str(model_path)
         self.n_ctx, self.n_threads, self.seed = n_ctx, n_threads, seed
+        self.prefix_cache = prefix_cache
         self._lock = threading.Lock()
         self.llm = Llama(model_path=self.model_path, n_ctx=n_ctx, n_threads=n_threads,
                          n_threads_batch=n_threads, seed=seed, verbose=False)
-        self.cached_prompt_tokens = 0  # prompt tokens served from the KV prefix cache
 
     def complete(self, request) -> Response:
         validate_request(request)
@@ -52,10 +53,10 @@ class LlamaCppEngine:
         elif isinstance(rf, dict) and rf.get("type") == "json_object":
             kw["response_format"] = {"type": "json_object"}
         with self._lock:
-            before = self.llm.n_tokens
+            if not self.prefix_cache:
+                self.llm.reset()  # forget the KV cache: the whole prompt is evaluated again
             out = self.llm.create_chat_completion(messages=msgs, **kw)
         choice, usage = out["choices"][0], out["usage"]
-        del before
         return Response(
             id=out.get("id"), model=request.model,
             message=Message.assistant([TextPart(choice["message"]["content"] or "")]),
@@ -72,7 +73,7 @@ class LlamaCppEngine:
     # DSPy saves a custom engine by class path + state.
     def dump_state(self) -> dict:
         return {"model_path": self.model_path, "n_ctx": self.n_ctx, "n_threads": self.n_threads,
-                "seed": self.seed}
+                "seed": self.seed, "prefix_cache": self.prefix_cache}
 
     @classmethod
     def load_state(cls, state: dict) -> "LlamaCppEngine":
