@@ -67,7 +67,7 @@ def split(gold_rows, out: Path, n_seed: int, n_test: int, seed: int) -> dict:
     rows = sorted(gold_rows, key=lambda r: r["id"])
     rng.shuffle(rows)
     seed_rows, test_rows, pool_rows = rows[:n_seed], rows[n_seed:n_seed + n_test], rows[n_seed + n_test:]
-    d = out / "split"
+    d = out
     write(d / "seed.jsonl", [{"id": r["id"], "text": r["text"], "labels": r["labels"]} for r in seed_rows])
     write(d / "oracle.jsonl", [{"id": r["id"], "labels": r["labels"]} for r in pool_rows])
     write(d / "test.jsonl", [{"id": r["id"], "text": r["text"], "labels": r["labels"]} for r in test_rows])
@@ -89,6 +89,7 @@ def main():
     ap.add_argument("--judge", default="none")
     ap.add_argument("--extra", default="", help="extra `radlabel loop` options, one string")
     ap.add_argument("--name", default="run")
+    ap.add_argument("--split-seed", type=int, default=0, help="which seed/pool/test split")
     args = ap.parse_args()
     out = Path(args.out)
     gold_rows = read(args.gold)
@@ -99,7 +100,7 @@ def main():
             print(f"planted seed {r['seed']}: {r['hits_in_top']}/{r['flips']} flips in the top {r['flips']} "
                   f"({r['flips_of_positives']} flipped positives), {r['seconds']} s")
     if args.rounds:
-        s = split(gold_rows, out, args.n_seed, args.n_test, seed=0)
+        s = split(gold_rows, out / f"split-{args.split_seed}", args.n_seed, args.n_test, seed=args.split_seed)
         d = Path(s["dir"])
         t0 = time.perf_counter()
         subprocess.run(CLI + ["loop", "--reports", str(d / "reports.jsonl"), "--gold", str(d / "seed.jsonl"),

@@ -279,7 +279,7 @@ class Loop:
         labels = self.read_labels(k)
         ontology = self.ontology_for(k)
         if self.cfg.learn_synonyms:
-            from radlabel.eval.phrases import learn_synonyms
+            from radlabel.eval.phrases import learn_synonyms, prune_learned
 
             trusted = {r["id"]: r["labels"] for r in read_jsonl(self.round_dir(k) / "feedback" / "examples.jsonl")
                        if r["meta"].get("source") in ("gold", "reviewed")}
@@ -289,9 +289,11 @@ class Loop:
             likely = {rid: {c for c, s in rec.labels.items() if s == "present"} |
                       {c for c, p in proba.get(rid, {}).items() if p >= max(th[c], 0.5)}
                       for rid, rec in labels.items()}
+            ontology, dropped = prune_learned(ontology, self.base_ontology, trusted, self.texts)
             ontology, learned = learn_synonyms(ontology, trusted, {i: r.labels for i, r in labels.items()},
                                                self.texts, likely=likely)
             info["learned_synonyms"] = [vars(x) for x in learned]
+            info["dropped_synonyms"] = [{"cls": c, "phrase": p} for c, p in dropped]
         tmp = d / "classes.yaml.tmp"
         tmp.write_text(ontology.to_yaml(), encoding="utf-8")
         tmp.replace(d / "classes.yaml")

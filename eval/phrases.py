@@ -33,16 +33,46 @@ class LearnedPhrase:
 
 
 def ngrams(text: str, max_n: int = 3) -> set[str]:
-    """Lower-case word n-grams that are not made of stopwords only."""
-    words = WORD.findall(text.lower())
+    """Lower-case word n-grams of the findings/impression sentences, not starting or ending
+    with a stopword (section headers and indication text never become synonyms)."""
+    from radlabel.sections import report_sentences
+
     out = set()
-    for n in range(1, max_n + 1):
-        for k in range(len(words) - n + 1):
-            gram = words[k:k + n]
-            if gram[0] in STOPWORDS or gram[-1] in STOPWORDS or len("".join(gram)) < 5:
-                continue
-            out.add(" ".join(gram))
+    for sentence in report_sentences(text):
+        words = WORD.findall(sentence.text.lower())
+        for n in range(1, max_n + 1):
+            for k in range(len(words) - n + 1):
+                gram = words[k:k + n]
+                if gram[0] in STOPWORDS or gram[-1] in STOPWORDS or len("".join(gram)) < 5:
+                    continue
+                out.add(" ".join(gram))
     return out
+
+
+def prune_learned(ontology: Ontology, base: Ontology, trusted: dict[str, dict[str, str]],
+                  texts: dict[str, str]) -> tuple[Ontology, list[tuple[str, str]]]:
+    """Drop learned synonyms (those not in `base`) that a trusted report now contradicts.
+
+    A phrase learned from a few reviewed reports is re-checked every round against all trusted
+    labels: once it matches a trusted report without the class, it goes.
+    """
+    dropped: list[tuple[str, str]] = []
+    have = [tid for tid in trusted if texts.get(tid)]
+    classes = []
+    for cdef in ontology.classes:
+        base_def = base.by_name.get(cdef.name)
+        keep = []
+        for phrase in cdef.synonyms:
+            if base_def is None or phrase in base_def.synonyms:
+                keep.append(phrase)
+                continue
+            pat = re.compile(phrase_pattern(phrase), re.IGNORECASE)
+            if any(trusted[tid].get(cdef.name) != "present" and pat.search(texts[tid]) for tid in have):
+                dropped.append((cdef.name, phrase))
+            else:
+                keep.append(phrase)
+        classes.append(cdef.model_copy(update={"synonyms": keep}) if len(keep) != len(cdef.synonyms) else cdef)
+    return Ontology([ClassDef.model_validate(c.model_dump()) for c in classes], source=ontology.source), dropped
 
 
 def learn_synonyms(ontology: Ontology, trusted: dict[str, dict[str, str]], predicted: dict[str, dict[str, str]],

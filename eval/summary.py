@@ -10,7 +10,8 @@ COLUMNS = [
     ("reviewed", lambda k, r: str(r["feedback"].get("reviewed", ""))),
     ("labels corrected", lambda k, r: str(r["feedback"].get("labels_changed", ""))),
     ("issues", lambda k, r: str(r["analyze"].get("issues", ""))),
-    ("synonyms learned", lambda k, r: str(len(r["recompile"].get("learned_synonyms", [])))),
+    ("synonyms learned / dropped", lambda k, r: f"{len(r['recompile'].get('learned_synonyms', []))} / "
+                                                f"{len(r['recompile'].get('dropped_synonyms', []))}"),
     ("LM calls", lambda k, r: str(r["label"].get("lm_calls", 0) + r["recompile"].get("compile_lm_calls", 0)
                                   + r["score"].get("heldout_lm_calls", 0))),
     ("minutes", lambda k, r: f"{sum(s.get('seconds', 0) for s in r.values()) / 60:.1f}"),

@@ -88,3 +88,15 @@ def test_evaluation_reports_must_be_unseen(files, tmp_path):
     leaky = dict(files, eval_gold=files["seed_gold"])
     with pytest.raises(InputError, match="unseen"):
         Loop(config(leaky, 1), tmp_path / "runs", log=lambda m: None)
+
+
+def test_loop_cli_names_the_file_when_seed_gold_is_not_among_the_reports(files, tmp_path, capsys):
+    from radlabel.cli import main
+
+    stray = write(tmp_path / "stray.jsonl", [{"id": "not-a-report", "text": "Normal chest.",
+                                             "labels": {"Edema": 1}}])
+    with pytest.raises(SystemExit) as e:
+        main(["loop", "--reports", files["reports"], "--gold", str(stray), "-o", str(tmp_path / "runs")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "stray.jsonl" in err and "not-a-report" in err
