@@ -4,6 +4,7 @@ Usage:
   python bench/bench_compile.py --gold /tmp/iu_gold/iu_dev.jsonl --out bench/out/compile \
       [--n-compile 200] [--n-score 120] [--judge ambiguous] [--budget light] \
       [--variants zero-shot,labeled,bootstrap,gepa,simba,random-search,mipro,no-demos]
+      (a variant may carry budget overrides: 'labeled@max_labeled=16;val_size=8')
 
 The gold is split once (`split_gold`, seed 0): the compile part feeds the optimizers (judge-level
 examples of the mentions the program would judge); an evenly spaced sample of the rest is
@@ -59,10 +60,27 @@ def build_labeler(variant: str, compile_part, ontology, args, outdir: Path):
     if (prog_dir / "radlabel_program.json").exists():  # compiled in an interrupted run
         manifest = json.loads((prog_dir / "radlabel_program.json").read_text())
         return Labeler.load(prog_dir), manifest
-    res = compile_program(compile_part, variant, args.budget, ontology=ontology, judge=args.judge,
+    optimizer, budget = split_variant(variant, args.budget)
+    res = compile_program(compile_part, optimizer, budget, ontology=ontology, judge=args.judge,
                           score=False, seed=0)
     res.save(prog_dir)
     return res.labeler, res.manifest
+
+
+def judged_breakdown(recs, gold_labels) -> dict:
+    """For the classes the LM judged: what it said against gold present-or-not (the F1 view)."""
+    out: dict[str, int] = {}
+    for r in recs:
+        for cls in (r.meta.model_extra or {}).get("judged", []):
+            key = f"{r.labels.get(cls)}|gold_{'present' if gold_labels[r.id].get(cls) == 'present' else 'not'}"
+            out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def split_variant(variant: str, budget: str) -> tuple[str, str]:
+    """'labeled@max_labeled=16' -> ('labeled', 'light,max_labeled=16')."""
+    name, _, extra = variant.partition("@")
+    return name, f"{budget},{extra.replace(';', ',')}" if extra else budget
 
 
 def run_variant(variant: str, compile_part, score_reports, gold_labels, ontology, args, outdir: Path):
@@ -79,7 +97,8 @@ def run_variant(variant: str, compile_part, score_reports, gold_labels, ontology
     f1 = f1_scores({r.id: gold_labels[r.id] for r in score_reports}, preds, ontology.names)
     ccost = (manifest or {}).get("cost", {}).get("compile", {"lm_calls": 0, "tokens": 0, "minutes": 0})
     return {
-        "variant": variant, "judge": args.judge, "budget": args.budget if manifest else None,
+        "variant": variant, "judge": args.judge,
+        "budget": split_variant(variant, args.budget)[1] if manifest else None,
         "n_compile_reports": len(compile_part), "train_examples": (manifest or {}).get("gold", {}).get("train_examples"),
         "val_examples": (manifest or {}).get("gold", {}).get("val_examples"),
         "n_scored": len(score_reports), "failed": sum(not r.ok for r in recs),
@@ -89,6 +108,7 @@ def run_variant(variant: str, compile_part, score_reports, gold_labels, ontology
         "score_lm_calls": sum(r.meta.lm_calls for r in recs), "score_tokens": sum(r.meta.tokens for r in recs),
         "score_minutes_this_run": round(label_s / 60, 2),
         "score_minutes_total": round(sum(r.meta.latency_s for r in recs) / 60, 2),
+        "judged": judged_breakdown(recs, gold_labels),
         "demos": len(labeler.program.judge.demos),
         "instructions_changed": (manifest or {}).get("instructions_changed", False),
         "per_class_f1": {k: round(v.f1, 3) for k, v in f1.per_class.items()},
