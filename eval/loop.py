@@ -84,8 +84,10 @@ def micro_f1(pred: dict[str, dict[str, str]], gold: dict[str, dict], classes: li
 class Loop:
     """One loop run in an output folder; `run()` does (or resumes) all rounds."""
 
-    def __init__(self, cfg: LoopConfig, out: str | Path, *, progress: bool = True, log=print):
+    def __init__(self, cfg: LoopConfig, out: str | Path, *, lm=None, progress: bool = True, log=print):
+        """`lm` (a ready `dspy.LM`) overrides ``cfg.lm`` for programmatic use."""
         self.cfg, self.out, self.progress, self.log = cfg, Path(out), progress, log
+        self.lm = lm if lm is not None else cfg.lm
         self.base_ontology = Ontology.load(cfg.classes)
         self._check_config()
         from radlabel.data import load_reports
@@ -152,8 +154,8 @@ class Loop:
         program = self.round_dir(k - 1) / "recompiled" / "program" if k > 1 else None
         ontology = self.ontology_for(k)
         if program is not None and (program / "program.json").exists():
-            return Labeler(ontology, lm=self.cfg.lm, judge=self.cfg.judge, program=program)
-        return Labeler(ontology, lm=self.cfg.lm, judge=self.cfg.judge)
+            return Labeler(ontology, lm=self.lm, judge=self.cfg.judge, program=program)
+        return Labeler(ontology, lm=self.lm, judge=self.cfg.judge)
 
     def trusted_before(self, k: int, labels: dict[str, LabelRecord]) -> dict[str, dict]:
         """Seed gold plus every report reviewed in rounds 1..k-1 (later reviews win)."""
@@ -311,7 +313,7 @@ class Loop:
 
         examples = self.round_dir(k) / "feedback" / "examples.jsonl"
         gold = load_gold(examples, ontology)
-        result = compile_program(gold, self.cfg.compile_optimizer, self.cfg.compile_budget, lm=self.cfg.lm,
+        result = compile_program(gold, self.cfg.compile_optimizer, self.cfg.compile_budget, lm=self.lm,
                                  ontology=ontology, judge=self.cfg.judge, seed=self.cfg.seed, score=False,
                                  progress=self.progress)
         result.save(d / "program")

@@ -100,3 +100,24 @@ def test_loop_cli_names_the_file_when_seed_gold_is_not_among_the_reports(files, 
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "stray.jsonl" in err and "not-a-report" in err
+
+
+@pytest.mark.slow
+def test_corrections_recompile_the_lm_judge_for_the_next_round(files, tmp_path):
+    """judge=ambiguous on a scripted LM: round 1's examples compile the judge round 2 labels with."""
+    import dspy
+    from dspy.utils import DummyLM
+
+    lm = DummyLM({"## sentences ##": {"state": "uncertain"}}, adapter=dspy.JSONAdapter())
+    cfg = LoopConfig(rounds=2, judge="ambiguous", folds=3, review_budget=10, compile_optimizer="labeled",
+                     **files)
+    out = tmp_path / "runs"
+    Loop(cfg, out, lm=lm, progress=False, log=lambda m: None).run()
+    r1 = json.loads((out / "round-1" / ".step-label.json").read_text())
+    r2 = json.loads((out / "round-2" / ".step-label.json").read_text())
+    assert r1["lm_calls"] > 0
+    recompiled = json.loads((out / "round-1" / ".step-recompile.json").read_text())
+    assert recompiled["compiled"] is True
+    manifest = json.loads((out / "round-1" / "recompiled" / "program" / "radlabel_program.json").read_text())
+    assert manifest["optimizer"] == "labeled" and manifest["demos"] > 0
+    assert r2["program"] != r1["program"]           # round 2 labelled with the recompiled judge
