@@ -184,12 +184,30 @@ class Loop:
         labeler = self.labeler_for(k)
         path = self.round_dir(k) / "labels.jsonl"
         t0 = time.perf_counter()
+        reused = self._reuse(k, labeler, "labels.jsonl")
         s = label_reports(labeler, self.reports, path, progress=self.progress)
         recs = self.read_labels(k)
-        return {"reports": len(recs), "written": s.written, "failed": s.failed, "lm_calls": sum(
-            r.meta.lm_calls for r in recs.values()), "tokens": sum(r.meta.tokens for r in recs.values()),
-            "program": labeler.program_hash, "classes_hash": labeler.ontology.hash,
-            "seconds": round(time.perf_counter() - t0, 2)}
+        fresh = [r for r in recs.values() if not reused or r.id not in reused]
+        return {"reports": len(recs), "written": s.written, "failed": s.failed,
+                "reused_from_previous_round": len(reused), "lm_calls": sum(r.meta.lm_calls for r in fresh),
+                "tokens": sum(r.meta.tokens for r in fresh),
+                "program": labeler.program_hash, "classes_hash": labeler.ontology.hash,
+                "seconds": round(time.perf_counter() - t0, 2)}
+
+    def _reuse(self, k: int, labeler, name: str) -> set[str]:
+        """Same program and classes as last round: start from its labels (no LM call spent twice)."""
+        prev = self.done(k - 1, "label") if k > 1 else None
+        src, dst = self.round_dir(k - 1) / name, self.round_dir(k) / name
+        if (prev is None or dst.exists() or not src.exists() or prev.get("program") != labeler.program_hash
+                or prev.get("classes_hash") != labeler.ontology.hash):
+            return set()
+        import shutil
+
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(dst.name + ".tmp")
+        shutil.copyfile(src, tmp)
+        tmp.replace(dst)
+        return {r["id"] for r in read_jsonl(dst)}
 
     def read_labels(self, k: int) -> dict[str, LabelRecord]:
         from radlabel.labelsets import read_label_records
@@ -335,11 +353,12 @@ class Loop:
             reports = [Report(id=i, text=g["text"]) for i, g in self.eval_gold.items() if g.get("text")]
             if not reports:
                 raise InputError("the evaluation gold has no 'text'", path=self.cfg.eval_gold, field="text")
+            reused = self._reuse(k, labeler, "eval_labels.jsonl")
             label_reports(labeler, reports, path, progress=self.progress)
             recs = read_label_records(path, self.base_ontology)
             out["heldout_labels"] = micro_f1(_states({i: r.model_dump() for i, r in recs.items()}),
                                              self.eval_gold, classes)
-            out["heldout_lm_calls"] = sum(r.meta.lm_calls for r in recs.values())
+            out["heldout_lm_calls"] = sum(r.meta.lm_calls for r in recs.values() if r.id not in reused)
             from radlabel.training.artifact import load_classifier
 
             clf = load_classifier(self.round_dir(k) / "model")

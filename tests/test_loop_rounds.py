@@ -49,6 +49,8 @@ def test_rounds_resume_and_accumulate_corrections(files, tmp_path):
 
     r1, r2 = reviewed_ids(out, 1), reviewed_ids(out, 2)
     assert len(r1) == 10 and len(r2) == 10 and not set(r1) & set(r2)
+    label2 = json.loads((out / "round-2" / ".step-label.json").read_text())
+    assert label2["reused_from_previous_round"] == 150   # same rules, same classes: nothing relabelled
     train2 = json.loads((out / "round-2" / ".step-train.json").read_text())
     assert train2["trusted"] == 20 + 10
     rows = [json.loads(x) for x in open(out / "round-2" / "train_labels.jsonl")]
