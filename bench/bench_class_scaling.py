@@ -101,7 +101,8 @@ def main():
     results = {}
     for name in args.configs.split(","):
         onto, ret = sets[name]
-        tag = f"{name}_{args.judge}_k{args.k}_m{args.min_score}_n{args.n}"
+        lm_tag = (args.lm or "default").replace("/", "_").replace(":", "_")
+        tag = f"{name}_{lm_tag}_{args.judge}_k{args.k}_m{args.min_score}_n{args.n}"
         results[name] = run_config(tag, onto, gold, args, ret)
         print(name, json.dumps(results[name]), flush=True)
     (OUT / "class_scaling.json").write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
