@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import time
 import traceback
 from pathlib import Path
@@ -88,6 +89,15 @@ def run_variant(variant: str, compile_part, score_reports, gold_labels, ontology
     labeler, manifest = build_labeler(variant, compile_part, ontology, args, outdir)
     compile_s = time.perf_counter() - t0
     labels_path = outdir / f"{variant}.labels.jsonl"
+    same_as = None
+    if manifest is not None and (outdir / "zero-shot.labels.jsonl").exists():
+        from radlabel.programs import Labeler
+
+        if labeler.program_hash == Labeler(ontology, judge=args.judge).program_hash:
+            # The optimizer kept the default program: same prompts at temperature 0, same labels.
+            same_as = "zero-shot"
+            if not labels_path.exists():
+                shutil.copyfile(outdir / "zero-shot.labels.jsonl", labels_path)
     t1 = time.perf_counter()
     label_reports(labeler, score_reports, labels_path, progress=True)
     label_s = time.perf_counter() - t1
@@ -108,7 +118,7 @@ def run_variant(variant: str, compile_part, score_reports, gold_labels, ontology
         "score_lm_calls": sum(r.meta.lm_calls for r in recs), "score_tokens": sum(r.meta.tokens for r in recs),
         "score_minutes_this_run": round(label_s / 60, 2),
         "score_minutes_total": round(sum(r.meta.latency_s for r in recs) / 60, 2),
-        "judged": judged_breakdown(recs, gold_labels),
+        "judged": judged_breakdown(recs, gold_labels), "same_program_as": same_as,
         "demos": len(labeler.program.judge.demos),
         "instructions_changed": (manifest or {}).get("instructions_changed", False),
         "per_class_f1": {k: round(v.f1, 3) for k, v in f1.per_class.items()},
