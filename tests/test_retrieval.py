@@ -144,6 +144,10 @@ def test_report_index_neighbours_prefer_similar_and_skip_self(tmp_path, emb):
     assert set(ex.inputs().keys()) == {"report"} and ex["labels"]["Pleural Effusion"] == "present"
     only_gold = ReportNeighbours(store, emb, sources=("gold",))
     assert [r.source for r, _ in only_gold.neighbours("rib fractures", k=3)] == ["gold"]
+    from radlabel.retrieval.fewshot import labelled_examples
+
+    train = labelled_examples(store, emb, sources=("gold", "reviewed"))
+    assert sorted(e["labels"].get("Cardiomegaly", "-") for e in train) == ["-", "present"]
 
 
 def test_relabelled_report_is_a_second_entry_and_best_provenance_wins(tmp_path, emb):
