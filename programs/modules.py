@@ -65,8 +65,12 @@ class MentionLabeler(dspy.Module):
             if not ms:
                 labels[cls.name] = "not_mentioned"
                 continue
+            retrieved_only = all(m.via == "retrieved" for m in ms)
+            if retrieved_only and self.judge_policy == "none":
+                labels[cls.name] = "not_mentioned"  # no rule can read an embedding-only hit
+                continue
             rule_state = combine_states([m.state for m in ms])
-            if self._needs_lm(ms):
+            if retrieved_only or self._needs_lm(ms):
                 state = self._ask(cls, ms)
                 judged.append(cls.name)
             else:

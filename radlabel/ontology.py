@@ -5,7 +5,8 @@ A class file is YAML with a top-level ``classes:`` list. Each class has ``name``
 ``normal_phrases`` (wordings that assert the finding is absent, e.g. "heart size is normal").
 A class with ``role: normal`` (e.g. "No Finding") is derived from the others.
 
-Synonym syntax: plain phrases, matched case-insensitively on word boundaries, with a trailing
+When a class lists synonyms they are its whole matching vocabulary (include the name if it is
+used in reports); a class without synonyms is matched by its name. Synonym syntax: plain phrases, matched case-insensitively on word boundaries, with a trailing
 plural allowed; ``...`` inside a phrase stands for up to four intervening words
 ("heart ... enlarged" matches "heart is mildly enlarged").
 """
@@ -189,8 +190,10 @@ class Ontology:
         """One compiled alternation per class over its name and synonyms."""
         out = {}
         for c in self.finding_classes:
-            phrases = sorted({c.name.split("/")[0], *c.name.split("/"), *c.synonyms},
-                             key=len, reverse=True)
+            # Listed synonyms are the class's whole vocabulary; a class without any is matched
+            # by its name (and the parts of a "Nodule/Mass" style name).
+            vocab = c.synonyms or [c.name, *c.name.split("/")]
+            phrases = sorted(set(vocab), key=len, reverse=True)
             out[c.name] = re.compile("|".join(phrase_pattern(p) for p in phrases if p.strip()),
                                      re.IGNORECASE)
         return out

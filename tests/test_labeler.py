@@ -85,3 +85,25 @@ def test_program_save_load_round_trip(tmp_path, reports):
     assert len(again.program.judge.demos) == 2
     assert again.program.judge.signature.instructions == "Judge carefully."
     assert again(reports["r2"]).ok
+
+
+def test_retrieved_only_candidates_go_to_the_lm_or_stay_unmentioned(tmp_path):
+    from radlabel.ontology import Ontology
+    from radlabel.retrieval.candidates import CandidateRetriever
+    from radlabel.retrieval.embeddings import get_embedder
+    from radlabel.retrieval.store import open_store
+
+    ont = Ontology.from_yaml(
+        "classes:\n"
+        "  - name: Hiatal Hernia\n    definition: Part of the stomach pushed up through the diaphragm into the chest.\n"
+        "    synonyms: [hiatal hernia]\n"
+        "  - name: No Finding\n    definition: nothing abnormal\n    role: normal\n")
+    text = "FINDINGS: Retrocardiac air-fluid level, the stomach has herniated above the diaphragm."
+    retriever = CandidateRetriever(open_store(str(tmp_path / "db")), get_embedder(), ont, k=1, min_score=0.0)
+    rules = Labeler(ont, judge="none", retriever=retriever)(text)
+    assert rules.ok and rules.labels["Hiatal Hernia"] == "not_mentioned"   # rules cannot read it
+    assert rules.labels["No Finding"] != "absent" or rules.evidence.get("No Finding")
+    judged = Labeler(ont, judge="ambiguous", retriever=retriever, lm=dummy([{"state": "present"}] * 4))(text)
+    assert judged.ok and judged.meta.model_extra["judged"] == ["Hiatal Hernia"]
+    assert judged.labels["Hiatal Hernia"] == "present" and judged.labels["No Finding"] == "absent"
+    assert judged.evidence["Hiatal Hernia"] in text
