@@ -42,6 +42,26 @@ def parse_state(value, *, path=None, line=None, field=None) -> str:
     return state
 
 
+def resolve_labels(labels, ontology: Ontology | None, *, path=None, line=None) -> dict[str, str]:
+    """A record's ``labels`` object -> {canonical class: state}; errors name file, line, field.
+
+    With no ontology, class names are kept as written.
+    """
+    if not isinstance(labels, dict):
+        raise InputError("'labels' must be an object of class: state", path=path, line=line,
+                         field="labels")
+    out = {}
+    for cls, val in labels.items():
+        name = cls
+        if ontology is not None:
+            name = ontology.resolve(cls)
+            if name is None:
+                raise InputError(f"unknown class {cls!r} (not in {ontology.source})", path=path,
+                                 line=line, field=f"labels.{cls}")
+        out[name] = parse_state(val, path=path, line=line, field=f"labels.{cls}")
+    return out
+
+
 def read_label_records(path: str | Path, ontology: Ontology | None = None,
                        *, keep_failed: bool = False) -> dict[str, LabelRecord]:
     """Read a labels JSONL; a later line for the same id wins (resumed runs append)."""
@@ -49,18 +69,7 @@ def read_label_records(path: str | Path, ontology: Ontology | None = None,
     for no, obj in iter_jsonl(path, skip_torn_tail=True):
         if "id" not in obj:
             raise InputError("missing 'id'", path=str(path), line=no, field="id")
-        labels = obj.get("labels") or {}
-        if not isinstance(labels, dict):
-            raise InputError("'labels' must be an object", path=str(path), line=no, field="labels")
-        norm = {}
-        for cls, val in labels.items():
-            name = cls
-            if ontology is not None:
-                name = ontology.resolve(cls)
-                if name is None:
-                    raise InputError(f"unknown class {cls!r}", path=str(path), line=no,
-                                     field=f"labels.{cls}")
-            norm[name] = parse_state(val, path=str(path), line=no, field=f"labels.{cls}")
+        norm = resolve_labels(obj.get("labels") or {}, ontology, path=str(path), line=no)
         obj = dict(obj, id=str(obj["id"]), labels=norm)
         try:
             rec = LabelRecord.model_validate(obj)
@@ -83,17 +92,7 @@ def read_gold(path: str | Path, ontology: Ontology) -> dict[str, dict]:
         gid = str(obj["id"])
         if gid in out:
             raise InputError(f"duplicate id {gid!r}", path=str(path), line=no, field="id")
-        labels = obj.get("labels")
-        if not isinstance(labels, dict):
-            raise InputError("'labels' must be an object of class: state", path=str(path),
-                             line=no, field="labels")
-        norm = {}
-        for cls, val in labels.items():
-            name = ontology.resolve(cls)
-            if name is None:
-                raise InputError(f"unknown class {cls!r} (not in {ontology.source})",
-                                 path=str(path), line=no, field=f"labels.{cls}")
-            norm[name] = parse_state(val, path=str(path), line=no, field=f"labels.{cls}")
+        norm = resolve_labels(obj.get("labels"), ontology, path=str(path), line=no)
         out[gid] = {"text": obj.get("text"), "labels": norm, "terms": obj.get("terms"),
                     "split": obj.get("split")}
     return out

@@ -15,7 +15,7 @@ from typing import Iterable
 
 from radlabel.errors import InputError
 from radlabel.jsonl import iter_jsonl
-from radlabel.labelsets import parse_state
+from radlabel.labelsets import resolve_labels
 from radlabel.ontology import Ontology
 from radlabel.retrieval.store import REPORTS, VectorStore, content_id
 from radlabel.sections import NON_FINDING_SECTIONS, split_sections
@@ -104,18 +104,7 @@ def read_labelled_reports(labels_path: str | Path, *, texts: dict[str, str] | No
         if meta.get("status", "ok") != "ok":
             out.pop(rid, None)
             continue
-        raw = obj.get("labels")
-        if not isinstance(raw, dict):
-            raise InputError("'labels' must be an object of class: state", path=path, line=no, field="labels")
-        labels = {}
-        for cls, val in raw.items():
-            name = cls
-            if ontology is not None:
-                name = ontology.resolve(cls)
-                if name is None:
-                    raise InputError(f"unknown class {cls!r} (not in {ontology.source})", path=path,
-                                     line=no, field=f"labels.{cls}")
-            labels[name] = parse_state(val, path=path, line=no, field=f"labels.{cls}")
+        labels = resolve_labels(obj.get("labels"), ontology, path=path, line=no)
         text = obj.get("text") or (texts or {}).get(rid)
         if not text:
             raise InputError(f"no text for report {rid!r}: the line has no 'text' and --reports does "
