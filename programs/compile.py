@@ -262,6 +262,7 @@ def compile_program(gold: GoldSet, optimizer: str = "bootstrap", budget: str | d
         raise InputError("gold was loaded with a different class set than the one compiled for",
                          path=gold.source, field="labels")
     knobs = parse_budget(budget)
+    _check_optional_dependencies(optimizer)
     policy = examples or judge
     exs = judge_examples(gold, ontology, policy)
     if len(exs) < 2:
@@ -310,6 +311,16 @@ def compile_program(gold: GoldSet, optimizer: str = "bootstrap", budget: str | d
         "radlabel_version": _version("radlabel"), "dspy_version": _version("dspy"),
     }
     return CompileResult(labeler, compiled, manifest)
+
+
+def _check_optional_dependencies(optimizer: str) -> None:
+    """Fail before any LM call, not after minutes of proposing (MIPROv2 imports optuna late)."""
+    if optimizer == "mipro":
+        try:
+            import optuna  # noqa: F401
+        except ImportError:
+            raise InputError("the mipro optimizer needs optuna: pip install optuna (it is in "
+                             "requirements.txt)", field="optimizer") from None
 
 
 def _version(dist: str) -> str:
