@@ -34,18 +34,24 @@ def run(prefix_cache: bool, calls: int) -> dict:
     lm = dspy.LM("llamacpp/bench", engine=engine, temperature=0.0, max_tokens=32, cache=False)
     judge = MentionLabeler(Ontology.load(), judge="all").judge
     classes = Ontology.load().finding_classes
-    times = []
+    times, evaluated = [], []
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         judge(finding="warm-up", sentences="warm-up")
         for i in range(calls):
             c = classes[i % len(classes)]
+            before = list(engine.llm.input_ids[: engine.llm.n_tokens]) if prefix_cache else []
             t0 = time.perf_counter()
             judge(finding=f"{c.name}: {c.definition}", sentences=SENTENCES[i % len(SENTENCES)])
             times.append(time.perf_counter() - t0)
+            prompt = lm.history[-1]["usage"]["prompt_tokens"]
+            now = list(engine.llm.input_ids[:prompt])
+            shared = next((k for k, (a, b) in enumerate(zip(before, now)) if a != b), min(len(before), len(now)))
+            evaluated.append(prompt - shared)
     prompt_tokens = lm.history[-1]["usage"]["prompt_tokens"]
     engine.close()
     return {"prefix_cache": prefix_cache, "calls": calls, "median_s": round(statistics.median(times), 2),
-            "mean_s": round(statistics.mean(times), 2), "prompt_tokens_per_call": prompt_tokens}
+            "mean_s": round(statistics.mean(times), 2), "prompt_tokens_per_call": prompt_tokens,
+            "prompt_tokens_evaluated_per_call": round(statistics.mean(evaluated), 1)}
 
 
 def main(argv=None):
