@@ -17,7 +17,7 @@ import numpy as np
 
 from radlabel.errors import InputError
 from radlabel.jsonl import iter_jsonl
-from radlabel.labelsets import parse_state
+from radlabel.labelsets import resolve_labels
 from radlabel.ontology import Ontology
 from radlabel.schema import STATES
 
@@ -67,17 +67,7 @@ def read_labels(path: str | Path, ontology: Ontology, *, as_gold: bool = False,
         if meta.get("status", "ok") == "failed":
             skipped["failed"] += 1
             continue
-        labels = obj.get("labels")
-        if not isinstance(labels, dict):
-            raise InputError("'labels' must be an object of class: state", path=str(path),
-                             line=no, field="labels")
-        norm = {}
-        for cls, val in labels.items():
-            name = ontology.resolve(cls)
-            if name is None:
-                raise InputError(f"unknown class {cls!r}", path=str(path), line=no,
-                                 field=f"labels.{cls}")
-            norm[name] = parse_state(val, path=str(path), line=no, field=f"labels.{cls}")
+        norm = resolve_labels(obj.get("labels"), ontology, path=str(path), line=no)
         source = "gold" if as_gold else str(meta.get("source") or "pseudo")
         text = obj.get("text")
         if text is not None and not isinstance(text, str):
