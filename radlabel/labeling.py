@@ -72,28 +72,21 @@ def label_reports(labeler, reports: list[Report], out_path: str | Path, *, paral
     """Label `reports` into `out_path` (JSONL), skipping ids already labelled there."""
     out_path = Path(out_path)
     done = done_ids(out_path)
-    todo = [r for r in reports if r.id not in done]
-    if limit is not None:
-        todo = todo[:limit]
-    summary = RunSummary(skipped=len(reports) - len([r for r in reports if r.id not in done]))
+    pending = [r for r in reports if r.id not in done]
+    todo = pending if limit is None else pending[:limit]
+    summary = RunSummary(skipped=len(reports) - len(pending))
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), disable=not progress, unit="report", desc="labelling")
-    with AppendOnlyJsonl(out_path) as out:
-        def one(r: Report) -> LabelRecord:
-            return labeler(r.text, id=r.id)
 
-        if parallel > 1:
-            with ThreadPoolExecutor(parallel) as pool:
-                for rec in pool.map(one, todo):
-                    out.write(rec.model_dump(mode="json"))
-                    summary.add(rec)
-                    bar.update(1)
-        else:
-            for r in todo:
-                rec = one(r)
-                out.write(rec.model_dump(mode="json"))
-                summary.add(rec)
-                bar.update(1)
+    def one(r: Report) -> LabelRecord:
+        return labeler(r.text, id=r.id)
+
+    with AppendOnlyJsonl(out_path) as out, ThreadPoolExecutor(max(parallel, 1)) as pool:
+        # Results come back in input order; each is written as soon as it and those before it are done.
+        for rec in (pool.map(one, todo) if parallel > 1 else map(one, todo)):
+            out.write(rec.model_dump(mode="json"))
+            summary.add(rec)
+            bar.update(1)
     bar.close()
     summary.seconds = time.perf_counter() - t0
     return summary

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,8 +106,3 @@ def installed(name: str = DEFAULT_MODEL) -> bool:
     except InputError:
         return False
 
-
-def free_space_ok(name: str = DEFAULT_MODEL) -> bool:
-    target = Path(cache_dir())
-    target.mkdir(parents=True, exist_ok=True)
-    return shutil.disk_usage(target).free > MODELS[name].size * 1.1
