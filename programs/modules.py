@@ -23,6 +23,19 @@ class LabelingFailed(RuntimeError):
     """The LM gave no valid answer after retries; the report is recorded as failed."""
 
 
+def with_retries(call, retries: int, prefix: str = ""):
+    """``call(config)``, retried with a fresh sampled rollout on any error (unparseable answer,
+    server error after the LM's own retries); after the last try raise LabelingFailed with why."""
+    error = None
+    for attempt in range(retries + 1):
+        config = {"rollout_id": attempt, "temperature": 0.7} if attempt else {}
+        try:
+            return call(config)
+        except Exception as e:
+            error = f"{prefix}{type(e).__name__}: {str(e)[:300]}"
+    raise LabelingFailed(error)
+
+
 def is_ambiguous(mentions: list[Mention]) -> bool:
     """Rules are unsure: the report's reading of the class rests on a hedge.
 
@@ -99,14 +112,9 @@ class MentionLabeler(dspy.Module):
                 seen.add(m.sentence.start)
                 sents.append(m.sentence.text)
         finding = f"{cls.name}: {cls.definition}"
-        error = None
-        for attempt in range(self.retries + 1):
-            try:
-                config = {"rollout_id": attempt, "temperature": 0.7} if attempt else {}
-                return self.judge(finding=finding, sentences=" ".join(sents), config=config).state
-            except Exception as e:  # adapter parse errors, LM/server errors after its own retries
-                error = f"{cls.name}: {type(e).__name__}: {str(e)[:300]}"
-        raise LabelingFailed(error)
+        return with_retries(
+            lambda config: self.judge(finding=finding, sentences=" ".join(sents), config=config).state,
+            self.retries, prefix=f"{cls.name}: ")
 
     def _add_retrieved(self, mentions: dict[str, list[Mention]], sentences) -> None:
         from radlabel.programs.mentions import mention_state
@@ -136,7 +144,8 @@ class FullReportLabeler(dspy.Module):
 
     Args:
         ontology: the class set; all its classes go into every prompt.
-        retries: extra attempts when the answer is malformed or cites text not in the report.
+        retries: extra attempts when the answer is malformed or names an unknown class
+            (evidence is checked against the report afterwards, by the Labeler).
     """
 
     def __init__(self, ontology: Ontology, retries: int = 1):
@@ -146,18 +155,15 @@ class FullReportLabeler(dspy.Module):
 
     def forward(self, report: str) -> dspy.Prediction:
         findings = "\n".join(f"{c.name}: {c.definition}" for c in self.ontology)
-        error = None
-        for attempt in range(self.retries + 1):
-            try:
-                config = {"rollout_id": attempt, "temperature": 0.7} if attempt else {}
-                out = self.predict(findings=findings, report=report, config=config)
-                labels = _resolve_labels(out["labels"], self.ontology)
-                evidence = {self.ontology.resolve(k): v for k, v in (out["evidence"] or {}).items()
-                            if self.ontology.resolve(k) and labels.get(self.ontology.resolve(k)) != "not_mentioned"}
-                return dspy.Prediction(states=labels, evidence=evidence, judged=list(labels))
-            except Exception as e:
-                error = f"{type(e).__name__}: {str(e)[:300]}"
-        raise LabelingFailed(error)
+
+        def attempt(config):
+            out = self.predict(findings=findings, report=report, config=config)
+            labels = _resolve_labels(out["labels"], self.ontology)
+            evidence = {self.ontology.resolve(k): v for k, v in (out["evidence"] or {}).items()
+                        if self.ontology.resolve(k) and labels.get(self.ontology.resolve(k)) != "not_mentioned"}
+            return dspy.Prediction(states=labels, evidence=evidence, judged=list(labels))
+
+        return with_retries(attempt, self.retries)
 
 
 def _resolve_labels(raw: dict, ontology: Ontology) -> dict[str, str]:
