@@ -92,6 +92,7 @@ def main():
     ap.add_argument("--min-score", type=float, default=0.55)
     ap.add_argument("--store", default=str(OUT / "class_scaling_chroma"))
     ap.add_argument("--configs", default="14,14r,mesh,1000")
+    ap.add_argument("--tag", default="", help="suffix for the record files (a new run of a changed program)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     gold = [obj for _, obj in iter_jsonl(args.gold)][: args.n]
@@ -102,7 +103,7 @@ def main():
     for name in args.configs.split(","):
         onto, ret = sets[name]
         lm_tag = (args.lm or "default").replace("/", "_").replace(":", "_")
-        tag = f"{name}_{lm_tag}_{args.judge}_k{args.k}_m{args.min_score}_n{args.n}"
+        tag = f"{name}_{lm_tag}_{args.judge}_k{args.k}_m{args.min_score}_n{args.n}{args.tag}"
         results[name] = run_config(tag, onto, gold, args, ret)
         print(name, json.dumps(results[name]), flush=True)
     (OUT / "class_scaling.json").write_text(json.dumps({"args": vars(args), "results": results}, indent=1))

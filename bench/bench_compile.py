@@ -1,9 +1,13 @@
 """Benchmark compiled programs: zero-shot vs each DSPy optimizer on a gold JSONL (e.g. IU dev).
 
+Baselines: "zero-shot" is the judge with its instructions and no demonstrations (the seed's first
+step); "default" is the shipped program (instructions + hand-written demos). Optimizers start from
+the default program.
+
 Usage:
   python bench/bench_compile.py --gold /tmp/iu_gold/iu_dev.jsonl --out bench/out/compile \
-      [--n-compile 200] [--n-score 120] [--judge ambiguous] [--budget light] \
-      [--variants zero-shot,labeled,bootstrap,gepa,simba,random-search,mipro,no-demos]
+      [--n-compile 200] [--n-score 0] [--judge ambiguous] [--budget light] \
+      [--variants zero-shot,default,labeled,bootstrap,random-search,mipro,gepa,simba]
       (a variant may carry budget overrides: 'labeled@max_labeled=16;val_size=8')
 
 The gold is split once (`split_gold`, seed 0): the compile part feeds the optimizers (judge-level
@@ -35,7 +39,7 @@ from radlabel.labelsets import read_label_records  # noqa: E402
 from radlabel.ontology import Ontology  # noqa: E402
 from radlabel.schema import Report  # noqa: E402
 
-BASELINES = ("zero-shot", "no-demos")
+BASELINES = ("zero-shot", "default")
 
 
 def sample(items: list, n: int) -> list:
@@ -49,9 +53,9 @@ def build_labeler(variant: str, compile_part, ontology, args, outdir: Path):
     """The program for a variant, and what compiling it cost (None for baselines)."""
     from radlabel.programs import Labeler
 
-    if variant == "zero-shot":
+    if variant == "default":
         return Labeler(ontology, judge=args.judge), None
-    if variant == "no-demos":
+    if variant == "zero-shot":
         lab = Labeler(ontology, judge=args.judge)
         lab.program.judge.demos = []
         return lab, None
@@ -90,14 +94,14 @@ def run_variant(variant: str, compile_part, score_reports, gold_labels, ontology
     compile_s = time.perf_counter() - t0
     labels_path = outdir / f"{variant}.labels.jsonl"
     same_as = None
-    if manifest is not None and (outdir / "zero-shot.labels.jsonl").exists():
+    if manifest is not None and (outdir / "default.labels.jsonl").exists():
         from radlabel.programs import Labeler
 
         if labeler.program_hash == Labeler(ontology, judge=args.judge).program_hash:
             # The optimizer kept the default program: same prompts at temperature 0, same labels.
-            same_as = "zero-shot"
+            same_as = "default"
             if not labels_path.exists():
-                shutil.copyfile(outdir / "zero-shot.labels.jsonl", labels_path)
+                shutil.copyfile(outdir / "default.labels.jsonl", labels_path)
     t1 = time.perf_counter()
     label_reports(labeler, score_reports, labels_path, progress=True)
     label_s = time.perf_counter() - t1
@@ -151,10 +155,10 @@ def main(argv=None) -> None:
     ap.add_argument("--gold", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--n-compile", type=int, default=200)
-    ap.add_argument("--n-score", type=int, default=120)
+    ap.add_argument("--n-score", type=int, default=0, help="evenly spaced reports of the rest (0: all)")
     ap.add_argument("--judge", default="ambiguous")
     ap.add_argument("--budget", default="light")
-    ap.add_argument("--variants", default="zero-shot,labeled,bootstrap,gepa,simba,random-search,mipro,no-demos")
+    ap.add_argument("--variants", default="zero-shot,default,labeled,bootstrap,random-search,mipro,gepa,simba")
     ap.add_argument("--table", action="store_true", help="only print the markdown table of results so far")
     args = ap.parse_args(argv)
     if args.table:
@@ -164,7 +168,7 @@ def main(argv=None) -> None:
     ontology = Ontology.load(None)
     gold = load_gold(args.gold, ontology)
     compile_part, rest = split_gold(gold, args.n_compile, seed=0)
-    score_gold = sample(rest.reports, args.n_score)
+    score_gold = sample(rest.reports, args.n_score or len(rest.reports))
     score_reports = [Report(id=r.id, text=r.text) for r in score_gold]
     gold_labels = {r.id: r.labels for r in score_gold}
     outdir = Path(args.out)

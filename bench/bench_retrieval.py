@@ -2,8 +2,9 @@
 
   recall      candidate recall@k on the IU dev gold (14 classes and the MeSH terms), plus
               candidates per report: share of gold-positive classes that survive retrieval
-  manyclass   label the dev set over radlabel/resources/mesh_iu.yaml with the no-LM RuleJudge,
-              write {"id","terms"} predictions and score them with score.py's terms mode
+  manyclass   label the dev set over radlabel/resources/mesh_iu.yaml without an LM (RuleJudge
+              variants and the Labeler with gated embedding hits), write {"id","terms"}
+              predictions and score them with score.py's terms mode
   scaling     candidates per report (lexical / semantic-only) at 14, ~120 and 1,000 classes
   throughput  embedding throughput (reports/s) on synthetic reports
   index       index build for N synthetic reports (default 100k) and query latency p50/p95
@@ -107,22 +108,36 @@ def cmd_manyclass(args, store, emb):
     for name, k, sp in [("lexical candidates, no LM", 0, None),
                         ("lexical + semantic (k=3, >=0.55), semantic-only hits judged present at >=0.75", 3, 0.75),
                         ("lexical + semantic (k=3, >=0.55), semantic-only hits judged present at >=0.85", 3, 0.85)]:
-        judge = RuleJudge(CandidateRetriever(store, emb, mesh, k=k, min_score=0.55), semantic_present=sp)
-        pred = tmp / f"pred_{k}_{sp}.jsonl"
-        t0 = time.perf_counter()
-        with open(pred, "w") as f:
-            for g in gold:
-                labels, _ = judge.label(g["text"])
-                f.write(json.dumps({"id": g["id"], "terms": [c for c, s in labels.items() if s == "present"]}) + "\n")
-        dt = time.perf_counter() - t0
-        js = tmp / f"score_{k}_{sp}.json"
-        subprocess.run([sys.executable, SCORE, "--gold", str(gold_terms), "--pred", str(pred), "--json", str(js)],
-                       check=True, capture_output=True)
-        res = json.loads(js.read_text())
-        summary = {key: res.get(key) for key in ("micro", "macro_f1", "example_f1") if key in res}
-        results[name] = {"seconds": dt, "reports_per_s": len(gold) / dt, "score": summary or res}
-        print(f"\n## many-class ({len(mesh)} classes): {name}\n{json.dumps(results[name], indent=1)[:1500]}")
+        judge = RuleJudge(CandidateRetriever(store, emb, mesh, k=k, min_score=0.55, gate=False),
+                          semantic_present=sp)
+        results[name] = score_terms(gold, gold_terms, tmp, name, lambda text: judge.label(text)[0])
+    # The labeller itself without an LM: synonym mentions plus embedding hits that pass the rank gate
+    # (an abnormal, un-negated sentence no synonym explains, sharing a content word with the class).
+    from radlabel.programs import Labeler
+
+    name = "Labeler(judge=none) + gated embedding hits (k=1, >=0.6)"
+    lab = Labeler(mesh, judge="none", retriever=CandidateRetriever(store, emb, mesh, k=1, min_score=0.6))
+    results[name] = score_terms(gold, gold_terms, tmp, name, lambda text: lab(text).labels)
     return results
+
+
+def score_terms(gold, gold_terms, tmp, name, label_fn):
+    """Label every gold report with label_fn(text) -> {class: state}; score.py terms mode."""
+    pred = tmp / f"pred_{abs(hash(name))}.jsonl"
+    t0 = time.perf_counter()
+    with open(pred, "w") as f:
+        for g in gold:
+            labels = label_fn(g["text"])
+            f.write(json.dumps({"id": g["id"], "terms": [c for c, s in labels.items() if s == "present"]}) + "\n")
+    dt = time.perf_counter() - t0
+    js = pred.with_suffix(".score.json")
+    subprocess.run([sys.executable, SCORE, "--gold", str(gold_terms), "--pred", str(pred), "--json", str(js)],
+                   check=True, capture_output=True)
+    res = json.loads(js.read_text())
+    summary = {key: res.get(key) for key in ("micro", "macro_f1", "example_f1") if key in res}
+    out = {"seconds": dt, "reports_per_s": len(gold) / dt, "score": summary or res}
+    print(f"\n## many-class: {name}\n{json.dumps(out, indent=1)[:1500]}")
+    return out
 
 
 def cmd_scaling(args, store, emb):

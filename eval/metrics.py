@@ -82,8 +82,16 @@ def judge_feedback(gold, pred, trace=None, pred_name=None, pred_trace=None) -> d
     name = gold.finding.split(":", 1)[0]
     if ok:
         feedback = f"{name}: correct ({said})."
+    elif _positives_only(gold):
+        # 0/1 gold records a coder's decision, not our cue rules: say what the coders decided
+        # for this wording instead of restating the rules the prediction already followed.
+        verdict = ("coded this finding as present from this wording, hedged or not" if gold.state == "present"
+                   else "did not code this finding from this wording")
+        feedback = (f"{name}: you said {said}, gold {_gold_words(gold.state, True)}. "
+                    f"Sentences: \"{gold.sentences}\". The gold set's coders {verdict}; "
+                    "infer which wordings they count as present.")
     else:
-        feedback = (f"{name}: you said {said}, gold {_gold_words(gold.state, _positives_only(gold))}. "
+        feedback = (f"{name}: you said {said}, gold {gold.state}. "
                     f"Sentences: \"{gold.sentences}\". Re-read the cues for this finding only: "
                     "negation means absent, hedging means uncertain, any stated finding is present.")
     return dspy.Prediction(score=float(ok), feedback=feedback)

@@ -54,7 +54,9 @@ class MentionLabeler(dspy.Module):
         judge: which mentioned classes go to the LM: "all", "ambiguous" (only where the rules
             see a hedge or conflicting mentions) or "none" (rules only, zero tokens).
         retriever: optional `radlabel.retrieval.CandidateRetriever` adding candidate classes for
-            ontologies whose synonyms are sparse.
+            ontologies whose synonyms are sparse. An embedding-only candidate (one that passed the
+            retriever's rank gate) is read like a mention: the sentence's cues give its rule
+            state, so under "ambiguous" only hedged ones reach the LM; "all" asks about each.
         retries: extra attempts when the LM answer does not parse.
     """
 
@@ -78,16 +80,11 @@ class MentionLabeler(dspy.Module):
             if not ms:
                 labels[cls.name] = "not_mentioned"
                 continue
-            retrieved_only = all(m.via == "retrieved" for m in ms)
-            if retrieved_only and self.judge_policy == "none":
-                labels[cls.name] = "not_mentioned"  # no rule can read an embedding-only hit
-                continue
-            rule_state = combine_states([m.state for m in ms])
-            if retrieved_only or self._needs_lm(ms):
+            if self._needs_lm(ms):
                 state = self._ask(cls, ms)
                 judged.append(cls.name)
             else:
-                state = rule_state
+                state = combine_states([m.state for m in ms])
             labels[cls.name] = state
             evidence[cls.name] = _evidence_for(ms, state)
         normal = self.ontology.normal_class
@@ -125,10 +122,9 @@ class MentionLabeler(dspy.Module):
                 continue
             for idx, _score in places:
                 s = sentences[idx]
-                state, cue = mention_state(s.text, 0, 0)
-                mentions.setdefault(cls, []).append(
-                    Mention(cls, s, s.start, s.end, state if state != "present" else "uncertain", cue,
-                            via="retrieved"))
+                state, cue = mention_state(s.text, len(s.text), len(s.text))  # the sentence's reading
+                mentions.setdefault(cls, []).append(Mention(cls, s, s.start, s.end, state, cue,
+                                                            via="retrieved"))
 
 
 def _evidence_for(ms: list[Mention], state: str) -> str:

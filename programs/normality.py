@@ -11,7 +11,7 @@ from radlabel.sections import Sentence
 
 # Words that make an un-negated sentence describe an abnormality outside the class list.
 _ABNORMAL = re.compile(
-    r"(?<![\w-])(?:degenerat\w*|tortuous\w*|tortuosity|calcifi\w*|\w*scolio\w*|\w*kypho\w*|hernia|elevat\w*|"
+    r"(?<![\w-])(?:degenerat\w*|tortuous\w*|tortuosity|calcifi\w*|\w*scolio\w*|\w*kypho\w*|herniat\w*|hernia\w*|elevat\w*|"
     r"low lung volumes?|hypoinflat\w*|hypoexpan\w*|crowding|"
     r"prominen\w*|deformit\w*|surgical|clips?|sternotomy|postoperative|post-operative|s/p|status post|"
     r"ectatic|ectasia|thicken\w*|hyperinflat\w*|hyperexpan\w*|flatten\w*|osteophyt\w*|spondyl\w*|"
@@ -25,9 +25,14 @@ _NORMALISING = re.compile(
     r"resolved|removed|free)(?![\w-])", re.I)
 
 
+def states_abnormality(text: str) -> bool:
+    """An abnormality word and no negation or normal wording."""
+    return bool(_ABNORMAL.search(text)) and not _NORMALISING.search(text)
+
+
 def abnormal_sentences(sentences: list[Sentence]) -> list[Sentence]:
     """Finding/impression sentences that state an abnormality and carry no negation."""
-    return [s for s in sentences if _ABNORMAL.search(s.text) and not _NORMALISING.search(s.text)]
+    return [s for s in sentences if states_abnormality(s.text)]
 
 
 def normal_state(finding_states: dict[str, str], sentences: list[Sentence]) -> tuple[str, str | None]:

@@ -6,9 +6,16 @@ the hits are ranked per sentence and cut to the top k above a similarity floor, 
 ontology's synonym and normal-wording regexes add exact matches as a cheap lexical signal.
 Classes without a candidate are ``not_mentioned`` and cost no LM tokens, so the work per
 report stays flat however large the ontology grows.
+
+Embedding hits are cheap to get and easy to get wrong ("The lungs are clear." is close to every
+lung class), so a rank step (``gate``, on by default) keeps an embedding-only hit only where a
+finding can come from: the sentence names an abnormality and is not negated or normal wording
+(the same test the normal class uses, so an embedding hit never flips No Finding), has 3+ words,
+no class already names its finding by synonym, and the class shares a content word with it.
 """
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from radlabel.ontology import Ontology
@@ -18,19 +25,50 @@ from radlabel.sections import Sentence, report_sentences
 
 LEXICAL_SCORE = 1.0
 
+# Words that say where or how much, not what: sharing one of them is no evidence of a match.
+_UNINFORMATIVE = set("""a an and are as at be been both by for from has have in into is it its of on or
+the there this to was were with left right bilateral bilaterally mild mildly minimal moderate severe small
+large seen noted again stable unchanged new old change changes area areas region lung lungs pulmonary
+chest""".split())
+
+
+def content_stems(text: str) -> set[str]:
+    """Four-letter stems of the informative words (enough to match 'herniated' with 'hernia')."""
+    return {w[:4] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2 and w not in _UNINFORMATIVE}
+
+
+def states_a_finding(text: str) -> bool:
+    """Could this sentence report an abnormality? It names one in the words the normal-class rule
+    uses (`radlabel.programs.normality`), carries no negation or normal wording, has 3+ words.
+
+    >>> states_a_finding("Stable cardiomediastinal silhouette."), states_a_finding("Lungs are clear.")
+    (False, False)
+    >>> states_a_finding("Mild degenerative change of the thoracic spine.")
+    True
+    """
+    from radlabel.programs.mentions import mention_state
+    from radlabel.programs.normality import states_abnormality
+
+    if len(re.findall(r"[A-Za-z]+", text)) < 3 or not states_abnormality(text):
+        return False
+    return mention_state(text, len(text), len(text))[0] != "absent"
+
 
 class CandidateRetriever:
     """``candidates(sentences) -> {class: [(sentence_index, score), ...]}`` for one ontology.
 
-    k: classes kept per sentence from the embedding search; min_score: cosine floor for them.
+    k: classes kept per sentence from the embedding search; min_score: cosine floor for them
+        (defaults: the setting measured in docs/benchmarks.md, 14 -> 1,000 classes).
     lexical: also add every class whose synonym or normal wording occurs in a sentence.
+    gate: keep an embedding-only hit only from a sentence that `states_a_finding`, that no
+        lexical hit explains, and that shares a content stem with the class (see module doc).
     """
 
-    def __init__(self, store: VectorStore, embedder, ontology: Ontology, k: int = 3,
-                 min_score: float = 0.55, *, lexical: bool = True, auto_index: bool = True,
-                 entries_per_class: int = 4):
+    def __init__(self, store: VectorStore, embedder, ontology: Ontology, k: int = 1,
+                 min_score: float = 0.6, *, lexical: bool = True, gate: bool = True,
+                 auto_index: bool = True, entries_per_class: int = 4):
         self.store, self.embedder, self.ontology = store, embedder, ontology
-        self.k, self.min_score, self.lexical = k, min_score, lexical
+        self.k, self.min_score, self.lexical, self.gate = k, min_score, lexical, gate
         self.entries_per_class = entries_per_class
         if auto_index:
             ensure_classes_indexed(store, embedder, ontology)
@@ -79,14 +117,32 @@ class CandidateRetriever:
     def candidates(self, sentences: Sequence[str | Sentence]) -> dict[str, list[tuple[int, float]]]:
         """Union of semantic and lexical hits, per class, as (sentence index, score) pairs."""
         texts = [s.text if isinstance(s, Sentence) else str(s) for s in sentences]
-        merged = self.semantic_hits(texts)
+        lexical = self.lexical_hits(texts) if self.lexical or self.gate else {}
+        if self.gate:
+            explained = {i for per in lexical.values() for i in per}
+            open_idx = [i for i, t in enumerate(texts) if i not in explained and states_a_finding(t)]
+            found = self.semantic_hits([texts[i] for i in open_idx])
+            merged = {}
+            for cls, per in found.items():
+                stems = self._class_stems(cls)
+                kept = {open_idx[j]: sc for j, sc in per.items() if stems & content_stems(texts[open_idx[j]])}
+                if kept:
+                    merged[cls] = kept
+        else:
+            merged = self.semantic_hits(texts)
         if self.lexical:
-            for cls, per in self.lexical_hits(texts).items():
+            for cls, per in lexical.items():
                 slot = merged.setdefault(cls, {})
                 for i, score in per.items():
                     slot[i] = max(score, slot.get(i, 0.0))
         order = {c.name: n for n, c in enumerate(self.ontology.classes)}
         return {cls: sorted(per.items()) for cls, per in sorted(merged.items(), key=lambda kv: order[kv[0]])}
+
+    def _class_stems(self, cls: str) -> set[str]:
+        if not hasattr(self, "_stems"):
+            self._stems = {c.name: content_stems(" ".join([c.name, *c.synonyms]))
+                           for c in self.ontology.finding_classes}
+        return self._stems.get(cls, set())
 
     def report_candidates(self, text: str) -> tuple[list[Sentence], dict[str, list[tuple[int, float]]]]:
         """Convenience: split a report into finding sentences and return their candidates."""

@@ -123,3 +123,9 @@ def test_judge_metrics_and_feedback():
     assert fb.score == 0.0 and fb.feedback.startswith("Pneumonia: you said present, gold uncertain")
     po = ex.copy(gold_kind=POSITIVES_ONLY)
     assert judge_agreement(po, dspy.Prediction(state="absent")) == 1.0
+    hedged_present = po.copy(state="present")
+    fb = judge_feedback(hedged_present, dspy.Prediction(state="uncertain"))
+    assert fb.score == 0.0 and "coded this finding as present" in fb.feedback
+    assert "hedging means uncertain" not in fb.feedback    # no rule that contradicts the coders
+    fb = judge_feedback(po.copy(state="absent"), dspy.Prediction(state="present"))
+    assert fb.score == 0.0 and "did not code this finding" in fb.feedback

@@ -87,7 +87,9 @@ def test_program_save_load_round_trip(tmp_path, reports):
     assert again(reports["r2"]).ok
 
 
-def test_retrieved_only_candidates_go_to_the_lm_or_stay_unmentioned(tmp_path):
+def test_retrieved_only_candidates_are_read_like_mentions(tmp_path):
+    """An embedding-only candidate that passes the rank gate gets the sentence's rule state:
+    asserted -> present without the LM under "ambiguous"; hedged -> the LM; "all" -> the LM."""
     from radlabel.ontology import Ontology
     from radlabel.retrieval.candidates import CandidateRetriever
     from radlabel.retrieval.embeddings import get_embedder
@@ -98,12 +100,20 @@ def test_retrieved_only_candidates_go_to_the_lm_or_stay_unmentioned(tmp_path):
         "  - name: Hiatal Hernia\n    definition: Part of the stomach pushed up through the diaphragm into the chest.\n"
         "    synonyms: [hiatal hernia]\n"
         "  - name: No Finding\n    definition: nothing abnormal\n    role: normal\n")
-    text = "FINDINGS: Retrocardiac air-fluid level, the stomach has herniated above the diaphragm."
+    asserted = "FINDINGS: Retrocardiac air-fluid level, the stomach has herniated above the diaphragm."
+    hedged = "FINDINGS: Retrocardiac air-fluid level, the stomach may have herniated above the diaphragm."
+    normal = "FINDINGS: The stomach bubble is normal below the diaphragm."
     retriever = CandidateRetriever(open_store(str(tmp_path / "db")), get_embedder(), ont, k=1, min_score=0.0)
-    rules = Labeler(ont, judge="none", retriever=retriever)(text)
-    assert rules.ok and rules.labels["Hiatal Hernia"] == "not_mentioned"   # rules cannot read it
-    assert rules.labels["No Finding"] != "absent" or rules.evidence.get("No Finding")
-    judged = Labeler(ont, judge="ambiguous", retriever=retriever, lm=dummy([{"state": "present"}] * 4))(text)
+    rules = Labeler(ont, judge="none", retriever=retriever)
+    got = rules(asserted)
+    assert got.ok and got.labels["Hiatal Hernia"] == "present" and got.meta.lm_calls == 0
+    assert got.evidence["Hiatal Hernia"] in asserted and got.labels["No Finding"] == "absent"
+    assert rules(normal).labels["Hiatal Hernia"] == "not_mentioned"       # gate: normal wording
+    amb = Labeler(ont, judge="ambiguous", retriever=retriever, lm=dummy([{"state": "absent"}] * 4))
+    assert amb(asserted).meta.model_extra["judged"] == []                  # rules read it
+    judged = amb(hedged)
     assert judged.ok and judged.meta.model_extra["judged"] == ["Hiatal Hernia"]
-    assert judged.labels["Hiatal Hernia"] == "present" and judged.labels["No Finding"] == "absent"
-    assert judged.evidence["Hiatal Hernia"] in text
+    assert judged.labels["Hiatal Hernia"] == "absent"                      # the LM's answer
+    every = Labeler(ont, judge="all", retriever=retriever, lm=dummy([{"state": "uncertain"}] * 4))(asserted)
+    assert every.meta.model_extra["judged"] == ["Hiatal Hernia"]
+    assert every.labels["Hiatal Hernia"] == "uncertain"

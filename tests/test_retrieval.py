@@ -116,6 +116,29 @@ def test_candidates_find_lexical_and_semantic_matches(tmp_path, emb, small_onto)
     assert sem_only.candidates(sents) == {}                 # floor removes every semantic hit
 
 
+def test_candidate_gate_keeps_embedding_hits_only_where_a_finding_can_be(tmp_path, emb, small_onto):
+    from radlabel.retrieval.candidates import CandidateRetriever, content_stems, states_a_finding
+
+    assert not states_a_finding("The lungs are clear.")                   # normal wording
+    assert not states_a_finding("No hiatal hernia is seen.")              # negated
+    assert not states_a_finding("Stable cardiomediastinal silhouette.")   # names no abnormality
+    assert not states_a_finding("Hernia.")                                # too short to place
+    assert states_a_finding("The stomach has herniated above the diaphragm.")
+    assert content_stems("Herniated stomach in the left chest") == {"hern", "stom"}
+    sents = ["The stomach has herniated above the diaphragm.",          # kept: abnormal, shares 'hern'
+             "No hernia is seen behind the heart.",                     # negated
+             "Small pleural effusion and a hiatus hernia.",             # explained by a synonym hit
+             "Mild hyperexpansion of both lungs."]                       # shares no stem with the hit
+    open_gate = CandidateRetriever(open_store(str(tmp_path / "db")), emb, small_onto, k=1, min_score=0.0,
+                                   gate=False)
+    gated = CandidateRetriever(open_store(str(tmp_path / "db")), emb, small_onto, k=1, min_score=0.0)
+    loose = {i for per in open_gate.candidates(sents).values() for i, sc in per if sc < 1.0}
+    kept = {i for per in gated.candidates(sents).values() for i, sc in per if sc < 1.0}
+    assert {1, 3} <= loose                                                # the gate has work to do
+    assert kept == {0}
+    assert gated.candidates(sents)["Pleural Effusion"] == [(2, 1.0)]     # lexical hits untouched
+
+
 def test_candidates_only_see_their_own_ontology(tmp_path, emb, small_onto):
     from radlabel.retrieval.candidates import CandidateRetriever
 

@@ -59,6 +59,11 @@ def test_rule_judge_needs_synonym_evidence_and_reads_negation(tmp_path):
     labels, _ = judge.label("FINDINGS: The thoracic aorta is tortuous. Possible small left effusion.")
     assert labels["Aorta"] == "present" and labels["Pleural Effusion"] == "uncertain"
     # With semantic_present set, a strong embedding-only hit counts (here: no synonym says "curved").
-    lenient = RuleJudge(judge.retriever, semantic_present=0.3)
+    # The rank gate drops it by default ("curved" is no abnormality word the gate knows).
+    gated = RuleJudge(judge.retriever, semantic_present=0.3)
+    assert gated.label("FINDINGS: The spine is curved to the right.")[0]["Scoliosis"] == "not_mentioned"
+    ungated = CandidateRetriever(open_store(str(tmp_path / "db")), get_embedder(), onto, k=2, min_score=0.3,
+                                 gate=False)
+    lenient = RuleJudge(ungated, semantic_present=0.3)
     labels, _ = lenient.label("FINDINGS: The spine is curved to the right.")
     assert labels["Scoliosis"] == "present"
