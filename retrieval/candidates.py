@@ -11,7 +11,8 @@ Embedding hits are cheap to get and easy to get wrong ("The lungs are clear." is
 lung class), so a rank step (``gate``, on by default) keeps an embedding-only hit only where a
 finding can come from: the sentence names an abnormality and is not negated or normal wording
 (the same test the normal class uses, so an embedding hit never flips No Finding), has 3+ words,
-no class already names its finding by synonym, and the class shares a content word with it.
+no class already names its finding by synonym, and it shares two content words with the class's
+name, definition or synonyms (one word such as "prominence" is too weak a link).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from radlabel.retrieval.store import CLASSES, VectorStore
 from radlabel.sections import Sentence, report_sentences
 
 LEXICAL_SCORE = 1.0
+MIN_SHARED_STEMS = 2  # content words a sentence must share with a class's name, definition, synonyms
 
 # Words that say where or how much, not what: sharing one of them is no evidence of a match.
 _UNINFORMATIVE = set("""a an and are as at be been both by for from has have in into is it its of on or
@@ -61,7 +63,8 @@ class CandidateRetriever:
         (defaults: the setting measured in docs/benchmarks.md, 14 -> 1,000 classes).
     lexical: also add every class whose synonym or normal wording occurs in a sentence.
     gate: keep an embedding-only hit only from a sentence that `states_a_finding`, that no
-        lexical hit explains, and that shares a content stem with the class (see module doc).
+        lexical hit explains, and that shares MIN_SHARED_STEMS content stems with the class
+        (see module doc).
     """
 
     def __init__(self, store: VectorStore, embedder, ontology: Ontology, k: int = 1,
@@ -125,7 +128,9 @@ class CandidateRetriever:
             merged = {}
             for cls, per in found.items():
                 stems = self._class_stems(cls)
-                kept = {open_idx[j]: sc for j, sc in per.items() if stems & content_stems(texts[open_idx[j]])}
+                need = min(MIN_SHARED_STEMS, len(stems))
+                kept = {open_idx[j]: sc for j, sc in per.items()
+                        if len(stems & content_stems(texts[open_idx[j]])) >= need}
                 if kept:
                     merged[cls] = kept
         else:
@@ -140,7 +145,7 @@ class CandidateRetriever:
 
     def _class_stems(self, cls: str) -> set[str]:
         if not hasattr(self, "_stems"):
-            self._stems = {c.name: content_stems(" ".join([c.name, *c.synonyms]))
+            self._stems = {c.name: content_stems(" ".join([c.name, c.definition, *c.synonyms]))
                            for c in self.ontology.finding_classes}
         return self._stems.get(cls, set())
 
