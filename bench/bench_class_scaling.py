@@ -7,7 +7,7 @@ classes. The larger sets use `CandidateRetriever` so the LM sees only candidates
 on the 14 chest classes (score.py) for the 14- and 1,000-class runs, on the same reports.
 
 Records are appended per report to bench/out/class_scaling_<name>.jsonl, so a killed run resumes.
-Usage: python bench/bench_class_scaling.py --n 20 [--lm embedded] [--k 3 --min-score 0.55]
+Usage: python bench/bench_class_scaling.py --n 300 --configs 14,1000,mesh [--lm embedded] [--k 1 --min-score 0.6] [--tag _x]
 """
 from __future__ import annotations
 
@@ -88,8 +88,8 @@ def main():
     ap.add_argument("--n", type=int, default=20, help="reports (the first n dev reports)")
     ap.add_argument("--lm", default=None, help="LM (default: radlabel's configured/embedded LM)")
     ap.add_argument("--judge", default="ambiguous")
-    ap.add_argument("--k", type=int, default=3)
-    ap.add_argument("--min-score", type=float, default=0.55)
+    ap.add_argument("--k", type=int, default=1)
+    ap.add_argument("--min-score", type=float, default=0.6)
     ap.add_argument("--store", default=str(OUT / "class_scaling_chroma"))
     ap.add_argument("--configs", default="14,14r,mesh,1000")
     ap.add_argument("--tag", default="", help="suffix for the record files (a new run of a changed program)")
