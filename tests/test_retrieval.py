@@ -136,6 +136,11 @@ def test_candidate_gate_keeps_embedding_hits_only_where_a_finding_can_be(tmp_pat
     kept = {i for per in gated.candidates(sents).values() for i, sc in per if sc < 1.0}
     assert {1, 3} <= loose                                                # the gate has work to do
     assert kept == {0}
+    from radlabel.programs.normality import abnormal_sentences
+    from radlabel.sections import report_sentences
+
+    # A kept sentence already makes No Finding absent, so an embedding hit cannot flip it.
+    assert [x.text for x in abnormal_sentences(report_sentences("FINDINGS: " + sents[0]))] == [sents[0]]
     assert gated.candidates(sents)["Pleural Effusion"] == [(2, 1.0)]     # lexical hits untouched
 
 
