@@ -43,9 +43,9 @@ def states_a_finding(text: str) -> bool:
     """Could this sentence report an abnormality? It names one in the words the normal-class rule
     uses (`radlabel.programs.normality`), carries no negation or normal wording, has 3+ words.
 
-    >>> states_a_finding("Stable cardiomediastinal silhouette."), states_a_finding("Lungs are clear.")
+    >>> states_a_finding("Cardiomediastinal outline looks the same."), states_a_finding("Lungs are clear.")
     (False, False)
-    >>> states_a_finding("Mild degenerative change of the thoracic spine.")
+    >>> states_a_finding("Degenerative spurring along the thoracic spine.")
     True
     """
     from radlabel.programs.mentions import mention_state
