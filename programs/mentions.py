@@ -110,6 +110,12 @@ def mention_state(sent: str, a: int, b: int) -> tuple[str, str | None]:
     return "present", None
 
 
+def sentence_state(sent: str) -> tuple[str, str | None]:
+    """Rule state of a whole sentence, as for a mention at its end: what an embedding-only
+    candidate, which has no matched words of its own, is read as."""
+    return mention_state(sent, len(sent), len(sent))
+
+
 def find_mentions(text: str, ontology: Ontology, *, sentences: list[Sentence] | None = None
                   ) -> dict[str, list[Mention]]:
     """All mentions per class, in report order; indication/comparison sections are skipped."""

@@ -114,7 +114,7 @@ class MentionLabeler(dspy.Module):
             self.retries, prefix=f"{cls.name}: ")
 
     def _add_retrieved(self, mentions: dict[str, list[Mention]], sentences) -> None:
-        from radlabel.programs.mentions import mention_state
+        from radlabel.programs.mentions import sentence_state
 
         hits = self.retriever.candidates([s.text for s in sentences])
         for cls, places in hits.items():
@@ -122,7 +122,7 @@ class MentionLabeler(dspy.Module):
                 continue
             for idx, _score in places:
                 s = sentences[idx]
-                state, cue = mention_state(s.text, len(s.text), len(s.text))  # the sentence's reading
+                state, cue = sentence_state(s.text)
                 mentions.setdefault(cls, []).append(Mention(cls, s, s.start, s.end, state, cue,
                                                             via="retrieved"))
 

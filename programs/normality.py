@@ -11,7 +11,7 @@ from radlabel.sections import Sentence
 
 # Words that make an un-negated sentence describe an abnormality outside the class list.
 _ABNORMAL = re.compile(
-    r"(?<![\w-])(?:degenerat\w*|tortuous\w*|tortuosity|calcifi\w*|\w*scolio\w*|\w*kypho\w*|herniat\w*|hernia\w*|elevat\w*|"
+    r"(?<![\w-])(?:degenerat\w*|tortuous\w*|tortuosity|calcifi\w*|\w*scolio\w*|\w*kypho\w*|hernia\w*|elevat\w*|"
     r"low lung volumes?|hypoinflat\w*|hypoexpan\w*|crowding|"
     r"prominen\w*|deformit\w*|surgical|clips?|sternotomy|postoperative|post-operative|s/p|status post|"
     r"ectatic|ectasia|thicken\w*|hyperinflat\w*|hyperexpan\w*|flatten\w*|osteophyt\w*|spondyl\w*|"

@@ -17,6 +17,7 @@ name, definition or synonyms (one word such as "prominence" is too weak a link).
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Sequence
 
 from radlabel.ontology import Ontology
@@ -48,12 +49,12 @@ def states_a_finding(text: str) -> bool:
     >>> states_a_finding("Degenerative spurring along the thoracic spine.")
     True
     """
-    from radlabel.programs.mentions import mention_state
+    from radlabel.programs.mentions import sentence_state
     from radlabel.programs.normality import states_abnormality
 
     if len(re.findall(r"[A-Za-z]+", text)) < 3 or not states_abnormality(text):
         return False
-    return mention_state(text, len(text), len(text))[0] != "absent"
+    return sentence_state(text)[0] != "absent"
 
 
 class CandidateRetriever:
@@ -127,7 +128,7 @@ class CandidateRetriever:
             found = self.semantic_hits([texts[i] for i in open_idx])
             merged = {}
             for cls, per in found.items():
-                stems = self._class_stems(cls)
+                stems = self.class_stems.get(cls, set())
                 need = min(MIN_SHARED_STEMS, len(stems))
                 kept = {open_idx[j]: sc for j, sc in per.items()
                         if len(stems & content_stems(texts[open_idx[j]])) >= need}
@@ -143,11 +144,11 @@ class CandidateRetriever:
         order = {c.name: n for n, c in enumerate(self.ontology.classes)}
         return {cls: sorted(per.items()) for cls, per in sorted(merged.items(), key=lambda kv: order[kv[0]])}
 
-    def _class_stems(self, cls: str) -> set[str]:
-        if not hasattr(self, "_stems"):
-            self._stems = {c.name: content_stems(" ".join([c.name, c.definition, *c.synonyms]))
-                           for c in self.ontology.finding_classes}
-        return self._stems.get(cls, set())
+    @cached_property
+    def class_stems(self) -> dict[str, set[str]]:
+        """Content stems of each finding class's name, definition and synonyms (for the gate)."""
+        return {c.name: content_stems(" ".join([c.name, c.definition, *c.synonyms]))
+                for c in self.ontology.finding_classes}
 
     def report_candidates(self, text: str) -> tuple[list[Sentence], dict[str, list[tuple[int, float]]]]:
         """Convenience: split a report into finding sentences and return their candidates."""

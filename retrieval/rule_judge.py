@@ -39,7 +39,7 @@ class RuleJudge:
 
     def label(self, text: str) -> tuple[dict[str, str], dict[str, str]]:
         """({class: state}, {class: evidence sentence}) over the ontology's finding classes."""
-        from radlabel.programs.mentions import mention_state
+        from radlabel.programs.mentions import mention_state, sentence_state
 
         sents = report_sentences(text)
         cands = self.retriever.candidates(sents)
@@ -58,7 +58,7 @@ class RuleJudge:
                     states.append("absent")
                 if not states and self.semantic_present is not None and score >= self.semantic_present \
                         and score < 1.0:
-                    states.append(mention_state(sent, len(sent), len(sent))[0])
+                    states.append(sentence_state(sent)[0])
                 for st in states:
                     if STATE_RANK[st] > STATE_RANK[best]:
                         best, evidence[cls] = st, sent
