@@ -79,12 +79,30 @@ def phrase_pattern(phrase: str) -> str:
     return r"(?<![\w-])" + body + r"(?![\w])"
 
 
+class Vocabulary(BaseModel):
+    """Ontology-wide vocabulary of the class file's top-level ``vocabulary:`` mapping.
+
+    abnormal_terms: words that make an un-negated finding sentence state an abnormality even
+        when no class names it (used by the normal class and the retrieval rank gate); ``*``
+        stands for any letters ("degenerat*"). Empty: derived from the classes' own words.
+    uninformative_words: modality words that say where, not what ("lung" in a chest set);
+        sharing one is no evidence that a sentence is about a class.
+    """
+
+    abnormal_terms: list[str] = Field(default_factory=list)
+    uninformative_words: list[str] = Field(default_factory=list)
+
+    model_config = {"extra": "forbid"}
+
+
 class Ontology:
     """An ordered set of classes with name lookup and compiled synonym matchers."""
 
-    def __init__(self, classes: list[ClassDef], source: str = "<memory>"):
+    def __init__(self, classes: list[ClassDef], source: str = "<memory>",
+                 vocabulary: Vocabulary | None = None):
         self.classes = list(classes)
         self.source = source
+        self.vocabulary = vocabulary or Vocabulary()
         self.by_name = {c.name: c for c in self.classes}
         self._norm = {self.norm(c.name): c.name for c in self.classes}
 
@@ -146,10 +164,21 @@ class Ontology:
                                  field=f"classes[{i}].parent")
         if not classes:
             raise InputError("the class list is empty", path=source, field="classes")
-        return cls(classes, source=source)
+        vocab = data.get("vocabulary") or {}
+        try:
+            vocabulary = Vocabulary(**vocab) if isinstance(vocab, dict) else Vocabulary(bad=vocab)
+        except ValidationError as e:
+            err = e.errors()[0]
+            loc = ".".join(str(x) for x in err["loc"])
+            raise InputError(err["msg"], path=source, line=_key_line(text, "vocabulary"),
+                             field=f"vocabulary.{loc}") from None
+        return cls(classes, source=source, vocabulary=vocabulary)
 
     def to_yaml(self) -> str:
         data = {"classes": [c.model_dump(exclude_defaults=True) for c in self.classes]}
+        vocab = self.vocabulary.model_dump(exclude_defaults=True)
+        if vocab:
+            data["vocabulary"] = vocab
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
     # -- lookup --------------------------------------------------------------------------
@@ -183,6 +212,8 @@ class Ontology:
     @cached_property
     def hash(self) -> str:
         blob = json.dumps([c.model_dump() for c in self.classes], sort_keys=True)
+        if self.vocabulary != Vocabulary():
+            blob += json.dumps(self.vocabulary.model_dump(), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @cached_property
@@ -206,6 +237,14 @@ class Ontology:
                 out[c.name] = re.compile("|".join(phrase_pattern(p) for p in c.normal_phrases),
                                          re.IGNORECASE)
         return out
+
+
+def _key_line(text: str, key: str) -> int | None:
+    """1-based line of a top-level key (for error messages)."""
+    for no, line in enumerate(text.splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return no
+    return None
 
 
 def _item_lines(text: str) -> list[int]:
