@@ -64,6 +64,72 @@ class LlamaCppEngine:
             usage=Usage(input_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"],
                         total_tokens=usage["prompt_tokens"] + usage["completion_tokens"]))
 
+    def option_logprobs(self, messages: list[dict], options: list[str],
+                        answer_prefix: str = "") -> list[float]:
+        """Log-probability of each option as the assistant's answer to ``messages``, from the
+        model's own next-token distribution (no sampling, no grammar).
+
+        The chat template renders the prompt; the KV cache keeps the longest common token prefix
+        with the previous call, so a fixed instruction + demos prefix is evaluated once. Where
+        the options' first tokens differ (the usual case: "present" / "absent" / "uncertain")
+        this is one forward pass over the new tail; otherwise each option's remaining tokens
+        are evaluated too and their log-probabilities summed.
+        """
+        import numpy as np
+
+        llm = self.llm
+        prompt = self._render(messages) + answer_prefix
+        toks = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        seqs = [llm.tokenize(o.encode("utf-8"), add_bos=False, special=False) for o in options]
+        with self._lock:
+            base = self._logprobs_after(toks)
+            if len({s[0] for s in seqs}) == len(seqs):
+                return [float(base[s[0]]) for s in seqs]
+            out = []
+            for s in seqs:
+                total = float(base[s[0]])
+                for i in range(1, len(s)):
+                    total += float(self._logprobs_after(toks + s[:i])[s[i]])
+                out.append(total)
+            return out
+
+    def _render(self, messages: list[dict]) -> str:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        if getattr(self, "_formatter", None) is None:
+            meta = self.llm.metadata
+            template = meta.get("tokenizer.chat_template")
+            if not template:
+                raise ValueError(f"{self.model_path} has no chat template; cannot score options")
+            eos_id, bos_id = self.llm.token_eos(), self.llm.token_bos()
+            eos = self.llm.detokenize([eos_id], special=True).decode("utf-8", "ignore")
+            bos = self.llm.detokenize([bos_id], special=True).decode("utf-8", "ignore") if bos_id >= 0 else ""
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
+                                                  add_generation_prompt=True)
+        return self._formatter(messages=messages).prompt
+
+    def _logprobs_after(self, toks: list[int]):
+        """Next-token log-softmax after ``toks``, reusing the cached prefix (lock held)."""
+        import numpy as np
+
+        llm = self.llm
+        if not self.prefix_cache:
+            llm.reset()
+        n = 0
+        cached = llm._input_ids
+        for a, b in zip(cached, toks):
+            if a != b:
+                break
+            n += 1
+        n = min(n, len(toks) - 1)  # re-evaluate at least one token so its logits are fresh
+        if n < llm.n_tokens:
+            llm._ctx.kv_cache_seq_rm(-1, n, -1)
+        llm.n_tokens = n
+        llm.eval(toks[n:])
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).astype(np.float64)
+        m = logits.max()
+        return logits - m - np.log(np.exp(logits - m).sum())
+
     def stream(self, request):
         return response_to_events(self.complete(request))
 
