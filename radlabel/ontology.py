@@ -8,7 +8,24 @@ A class with ``role: normal`` (e.g. "No Finding") is derived from the others.
 When a class lists synonyms they are its whole matching vocabulary (include the name if it is
 used in reports); a class without synonyms is matched by its name. Synonym syntax: plain phrases, matched case-insensitively on word boundaries, with a trailing
 plural allowed; ``...`` inside a phrase stands for up to four intervening words
-("heart ... enlarged" matches "heart is mildly enlarged").
+("heart ... enlarged" matches "heart is mildly enlarged"). A phrase must contain a word: an
+empty, blank or ``...``-only synonym or normal phrase would match every sentence and is refused
+with the file, line and field.
+
+Learned vocabulary (``radlabel classes expand``): a class may carry a ``learned:`` list of phrases
+added by the expansion program, each with its provenance, so that a person can read and prune
+them and the file still round-trips::
+
+    learned:
+    - {phrase: ptx, kind: synonym, source: lm, count: 12, example_id: r-0031}
+    - {phrase: no pneumothorax is seen, kind: normal_phrase, source: lm, count: 4, example_id: r-7}
+
+``kind`` is ``synonym`` (names the class) or ``normal_phrase`` (asserts it is absent); ``source``
+says who proposed it (``lm``: accepted by the LM in context; ``corpus``: mined and kept without an
+LM; ``user``), ``count`` is the number of corpus reports containing it and ``example_id`` one of
+them. Learned phrases are matched like the user's own: learned synonyms are added to the class's
+vocabulary (the user's ``synonyms``, or the class name when there are none, stay), learned normal
+phrases to its ``normal_phrases``. User-written ``synonyms`` are never rewritten by expansion.
 """
 from __future__ import annotations
 
@@ -20,23 +37,92 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
 
 from radlabel.errors import InputError
 
 DEFAULT_CLASSES = "chest_xray"
 
 
+def check_phrase(v) -> str:
+    """A synonym / normal phrase must be a non-empty string with a word in it (not just ``...``)."""
+    if not isinstance(v, str):
+        raise ValueError(f"a phrase must be a string, got {type(v).__name__}")
+    if not re.search(r"\w", v.replace("...", " ")):
+        raise ValueError(f"empty phrase {v!r}: it would match every sentence")
+    return v.strip()
+
+
+Phrase = Annotated[str, BeforeValidator(check_phrase)]
+LEARNED_KINDS = ("synonym", "normal_phrase")
+
+
+class LearnedPhrase(BaseModel):
+    """A phrase added by `radlabel classes expand`, with where it came from."""
+
+    phrase: str
+    kind: str = "synonym"
+    source: str = "lm"
+    count: int = 0  # corpus reports containing the phrase
+    example_id: str | None = None  # one of them
+
+    model_config = {"extra": "forbid"}
+
+    @field_validator("phrase", mode="before")
+    @classmethod
+    def _phrase(cls, v):
+        return check_phrase(v)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in LEARNED_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(LEARNED_KINDS)}, got {v!r}")
+        return v
+
+    @field_validator("example_id", mode="before")
+    @classmethod
+    def _id_as_str(cls, v):
+        return None if v is None else str(v)
+
+
 class ClassDef(BaseModel):
     name: str
     definition: str
-    synonyms: list[str] = Field(default_factory=list)
+    synonyms: list[Phrase] = Field(default_factory=list)
     parent: str | None = None
     codes: list[str] = Field(default_factory=list)
-    normal_phrases: list[str] = Field(default_factory=list)
+    normal_phrases: list[Phrase] = Field(default_factory=list)
     role: str | None = None  # "normal": present only when nothing else is
+    learned: list[LearnedPhrase] = Field(default_factory=list)  # from `radlabel classes expand`
 
     model_config = {"extra": "forbid"}
+
+    @field_validator("synonyms", "normal_phrases", "learned", mode="before")
+    @classmethod
+    def _none_is_empty(cls, v):
+        return [] if v is None else v
+
+    @property
+    def learned_synonyms(self) -> list[str]:
+        return [lp.phrase for lp in self.learned if lp.kind == "synonym"]
+
+    @property
+    def learned_normal_phrases(self) -> list[str]:
+        return [lp.phrase for lp in self.learned if lp.kind == "normal_phrase"]
+
+    @property
+    def match_phrases(self) -> list[str]:
+        """Everything that names this class in a report: the user's synonyms (or the name and
+        the parts of a "Nodule/Mass" style name when there are none) plus learned synonyms."""
+        base = self.synonyms or [self.name, *self.name.split("/")]
+        return list(dict.fromkeys(p for p in [*base, *self.learned_synonyms] if p.strip()))
+
+    @property
+    def all_normal_phrases(self) -> list[str]:
+        return list(dict.fromkeys([*self.normal_phrases, *self.learned_normal_phrases]))
 
     @field_validator("name", "definition")
     @classmethod
@@ -56,7 +142,8 @@ class ClassDef(BaseModel):
 
     def describe(self) -> str:
         """One line for prompts and embeddings: name, definition and a few synonyms."""
-        syn = f" Also called: {', '.join(self.synonyms[:6])}." if self.synonyms else ""
+        names = list(dict.fromkeys([*self.synonyms, *self.learned_synonyms]))
+        syn = f" Also called: {', '.join(names[:6])}." if names else ""
         return f"{self.name}: {self.definition}{syn}"
 
 
@@ -113,14 +200,19 @@ class Ontology:
         if path is None or (isinstance(path, str) and not path.endswith((".yaml", ".yml"))
                             and not Path(path).exists()):
             name = path or DEFAULT_CLASSES
+            if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]*", name):  # no '/', '\\', '..': no escape
+                shipped = sorted(p.name[:-5] for p in resources.files("radlabel.resources").iterdir()
+                                 if p.name.endswith(".yaml") and "\nclasses:" in "\n" + p.read_text())
+                raise InputError("class file not found, and not a bundled class set name "
+                                 f"(bundled: {', '.join(shipped)})", path=str(name))
             try:
                 text = resources.files("radlabel.resources").joinpath(f"{name}.yaml").read_text()
             except FileNotFoundError:
                 raise InputError(f"no such class file or bundled class set: {name!r}") from None
             return cls.from_yaml(text, source=f"bundled:{name}")
         p = Path(path)
-        if not p.exists():
-            raise InputError("class file not found", path=str(p))
+        if not p.is_file():
+            raise InputError("class file not found" if not p.exists() else "not a file", path=str(p))
         try:
             text = p.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
@@ -138,7 +230,7 @@ class Ontology:
         if not isinstance(data, dict) or not isinstance(data.get("classes"), list):
             raise InputError("expected a top-level 'classes:' list", path=source, field="classes")
         lines = _item_lines(text)
-        classes, seen = [], set()
+        classes, seen = [], {}
         for i, item in enumerate(data["classes"]):
             line = lines[i] if i < len(lines) else None
             if not isinstance(item, dict):
@@ -148,13 +240,17 @@ class Ontology:
                 c = ClassDef(**item)
             except ValidationError as e:
                 err = e.errors()[0]
-                loc = ".".join(str(x) for x in err["loc"])
-                raise InputError(err["msg"], path=source, line=line,
-                                 field=f"classes[{i}].{loc}") from None
+                loc = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in err["loc"])
+                msg = err["msg"].removeprefix("Value error, ")
+                raise InputError(msg, path=source,
+                                 line=_node_line(text, ["classes", i, *err["loc"]]) or line,
+                                 field=f"classes[{i}]{loc}") from None
             if cls.norm(c.name) in seen:
-                raise InputError(f"duplicate class name {c.name!r}", path=source, line=line,
-                                 field=f"classes[{i}].name")
-            seen.add(cls.norm(c.name))
+                first = seen[cls.norm(c.name)]
+                raise InputError(f"duplicate class name {c.name!r} (same as classes[{first}] "
+                                 f"{data['classes'][first].get('name')!r} after normalisation)",
+                                 path=source, line=line, field=f"classes[{i}].name")
+            seen[cls.norm(c.name)] = i
             classes.append(c)
         names = {c.name for c in classes}
         for i, c in enumerate(classes):
@@ -174,12 +270,22 @@ class Ontology:
                              field=f"vocabulary.{loc}") from None
         return cls(classes, source=source, vocabulary=vocabulary)
 
-    def to_yaml(self) -> str:
-        data = {"classes": [c.model_dump(exclude_defaults=True) for c in self.classes]}
+    def to_yaml(self, header: str | None = None) -> str:
+        """The class file as YAML; learned phrases one per line with all their provenance."""
+        classes = []
+        for c in self.classes:
+            d = c.model_dump(exclude_defaults=True, exclude={"learned"})
+            if c.learned:
+                d["learned"] = [_Flow(lp.model_dump(exclude_none=True)) for lp in c.learned]
+            classes.append(d)
+        data = {"classes": classes}
         vocab = self.vocabulary.model_dump(exclude_defaults=True)
         if vocab:
             data["vocabulary"] = vocab
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+        if header:
+            body = "".join(f"# {ln}\n".replace("# \n", "#\n") for ln in header.splitlines()) + body
+        return body
 
     # -- lookup --------------------------------------------------------------------------
     @staticmethod
@@ -211,7 +317,9 @@ class Ontology:
 
     @cached_property
     def hash(self) -> str:
-        blob = json.dumps([c.model_dump() for c in self.classes], sort_keys=True)
+        # ``learned`` enters the hash only when present: curated files keep their old hash.
+        blob = json.dumps([c.model_dump(exclude=None if c.learned else {"learned"})
+                           for c in self.classes], sort_keys=True)
         if self.vocabulary != Vocabulary():
             blob += json.dumps(self.vocabulary.model_dump(), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -223,8 +331,7 @@ class Ontology:
         for c in self.finding_classes:
             # Listed synonyms are the class's whole vocabulary; a class without any is matched
             # by its name (and the parts of a "Nodule/Mass" style name).
-            vocab = c.synonyms or [c.name, *c.name.split("/")]
-            phrases = sorted(set(vocab), key=len, reverse=True)
+            phrases = sorted(set(c.match_phrases), key=len, reverse=True)
             out[c.name] = re.compile("|".join(phrase_pattern(p) for p in phrases if p.strip()),
                                      re.IGNORECASE)
         return out
@@ -233,10 +340,41 @@ class Ontology:
     def normal_patterns(self) -> dict[str, re.Pattern]:
         out = {}
         for c in self.finding_classes:
-            if c.normal_phrases:
-                out[c.name] = re.compile("|".join(phrase_pattern(p) for p in c.normal_phrases),
+            phrases = c.all_normal_phrases
+            if phrases:
+                out[c.name] = re.compile("|".join(phrase_pattern(p) for p in phrases),
                                          re.IGNORECASE)
         return out
+
+
+class _Flow(dict):
+    """A mapping written on one line (``{phrase: ptx, kind: synonym, ...}``)."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    _Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v.items(), flow_style=True))
+
+
+def _node_line(text: str, path: list) -> int | None:
+    """1-based line of the YAML node at ``path`` (keys and list indexes), or None."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if getattr(k, "value", None) == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            break
+        if node is None:
+            return None
+    return node.start_mark.line + 1
 
 
 def _key_line(text: str, key: str) -> int | None:

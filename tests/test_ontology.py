@@ -54,3 +54,79 @@ def test_bad_class_files_name_file_line_field(tmp_path, body, needle):
 def test_missing_class_file():
     with pytest.raises(InputError, match="class file not found"):
         Ontology.load("/nonexistent/classes.yaml")
+
+
+# -- empty phrases (issue 12 item 3) and learned provenance (issue 11) ----------------------------
+import pytest as _pytest  # noqa: E402
+
+
+@_pytest.mark.parametrize("bad", ["''", "'  '", "'...'", "' ... ... '"])
+@_pytest.mark.parametrize("field", ["synonyms", "normal_phrases"])
+def test_empty_or_gap_only_phrase_is_refused_with_file_line_field(bad, field):
+    from radlabel.errors import InputError
+    from radlabel.ontology import Ontology
+
+    text = ("classes:\n- name: Hydrocephalus\n  definition: Enlarged ventricles.\n"
+            f"  {field}:\n  - ventriculomegaly\n  - {bad}\n")
+    with _pytest.raises(InputError) as e:
+        Ontology.from_yaml(text, source="user.yaml")
+    msg = str(e.value)
+    assert msg.startswith("user.yaml:6 ") and f"classes[0].{field}[1]" in msg, msg
+
+
+def test_blank_synonym_no_longer_matches_every_sentence():
+    from radlabel.errors import InputError
+    from radlabel.ontology import Ontology
+
+    with _pytest.raises(InputError):
+        Ontology.from_yaml("classes: [{name: Hydrocephalus, definition: d, synonyms: ['']}]")
+
+
+def test_learned_phrases_round_trip_and_are_matched():
+    from radlabel.ontology import Ontology
+
+    text = ("classes:\n- name: Hydrocephalus\n  definition: Enlarged ventricles.\n  learned:\n"
+            "  - {phrase: ventriculomegaly, kind: synonym, source: lm, count: 3, example_id: r1}\n"
+            "  - {phrase: ventricles are normal in size, kind: normal_phrase, count: 2, example_id: 7}\n")
+    o = Ontology.from_yaml(text)
+    c = o.by_name["Hydrocephalus"]
+    assert c.learned_synonyms == ["ventriculomegaly"]
+    # the name still matches (no user synonyms), and so does the learned synonym
+    assert o.synonym_patterns["Hydrocephalus"].search("Mild ventriculomegaly.")
+    assert o.synonym_patterns["Hydrocephalus"].search("No hydrocephalus.")
+    assert o.normal_patterns["Hydrocephalus"].search("The ventricles are normal in size.")
+    out = o.to_yaml(header="expanded by test")
+    assert out.startswith("# expanded by test\n")
+    assert "{phrase: ventriculomegaly, kind: synonym, source: lm, count: 3, example_id: r1}" in out
+    back = Ontology.from_yaml(out)
+    assert back.hash == o.hash and back.by_name["Hydrocephalus"].learned == c.learned
+    assert back.by_name["Hydrocephalus"].learned[1].example_id == "7"
+
+
+def test_learned_bad_kind_names_the_field():
+    from radlabel.errors import InputError
+    from radlabel.ontology import Ontology
+
+    text = ("classes:\n- name: Hydrocephalus\n  definition: d\n  learned:\n"
+            "  - {phrase: ventriculomegaly, kind: synonym}\n  - {phrase: hydro, kind: abbreviation}\n")
+    with _pytest.raises(InputError) as e:
+        Ontology.from_yaml(text, source="x.yaml")
+    assert str(e.value).startswith("x.yaml:6 [classes[0].learned[1].kind]")
+
+
+def test_curated_hash_unchanged_without_learned_phrases():
+    from radlabel.ontology import Ontology
+
+    o = Ontology.load()
+    assert "learned" not in o.to_yaml()
+    assert Ontology.from_yaml(o.to_yaml()).hash == o.hash
+
+
+def test_duplicate_names_after_normalisation_name_both():
+    from radlabel.errors import InputError
+    from radlabel.ontology import Ontology
+
+    text = "classes:\n- {name: Pleural Effusion, definition: a}\n- {name: pleural-effusion, definition: b}\n"
+    with _pytest.raises(InputError) as e:
+        Ontology.from_yaml(text, source="x.yaml")
+    assert "x.yaml:3" in str(e.value) and "Pleural Effusion" in str(e.value)
