@@ -1,7 +1,7 @@
 """The model folder every variant writes, and `load_classifier` that reads any of them.
 
-A folder holds the variant's own files (HF ``save_pretrained`` files, or a joblib pipeline for
-TF-IDF), ``radlabel_model.json`` (variant, classes, thresholds, label source, metrics, config)
+A folder holds the variant's own files (HF ``save_pretrained`` safetensors files, or JSON +
+.npz arrays for TF-IDF; never a pickle), ``radlabel_model.json`` (variant, classes, thresholds, label source, metrics, config)
 and a README.md model card. `load_classifier(dir)` returns an object with
 ``predict_proba(texts)`` and ``predict(texts)`` whatever the variant.
 """
@@ -90,10 +90,45 @@ def read_meta(model_dir: str | Path) -> dict:
         raise InputError(f"malformed JSON: {e.msg}", path=str(path), line=e.lineno) from None
 
 
+# Files that are (or may be) Python pickles: loading one can run code. radlabel writes none of
+# them (TF-IDF: JSON + .npz; transformer variants: safetensors + JSON), so a folder holding one
+# was not written by radlabel as it is and is refused before any library opens it.
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle", ".bin", ".pt", ".pth", ".ckpt")
+# the weights file each transformer variant must hold (safetensors: tensors only, no code)
+SAFE_WEIGHTS = {"lora": ("model.safetensors", "model.safetensors.index.json"),
+                "full": ("model.safetensors", "model.safetensors.index.json"),
+                "decoder-lora": ("adapter_model.safetensors",)}
+
+
+def check_no_pickles(model_dir: str | Path, variant: str) -> None:
+    """Refuse a model folder that holds pickle-format files or lacks its safetensors weights."""
+    folder = Path(model_dir)
+    unsafe = sorted(p.name for p in folder.iterdir()
+                    if p.is_file() and p.suffix.lower() in PICKLE_SUFFIXES)
+    if variant == "tfidf" and unsafe == ["tfidf.joblib"]:
+        return  # the old TF-IDF format: TfidfClassifier.load names it and says to retrain
+    if unsafe:
+        raise InputError(f"model folder holds pickle-format files ({', '.join(unsafe)}), which can "
+                         "run code when loaded; radlabel reads only JSON, .npz (no pickles) and "
+                         "safetensors model folders: retrain with `radlabel train`",
+                         path=str(folder / unsafe[0]))
+    wanted = SAFE_WEIGHTS.get(variant)
+    if wanted and not any((folder / w).is_file() for w in wanted):
+        raise InputError(f"model folder has no {wanted[0]} (radlabel loads safetensors weights only)",
+                         path=str(folder))
+
+
 def load_classifier(model_dir: str | Path, **kw) -> Classifier:
-    """Any trained folder -> a Classifier (TF-IDF, encoder LoRA/full, decoder LoRA)."""
+    """Any trained folder -> a Classifier (TF-IDF, encoder LoRA/full, decoder LoRA).
+
+    Nothing in the folder is unpickled: see `check_no_pickles` and the TF-IDF format."""
     meta = read_meta(model_dir)
     variant = meta.get("variant")
+    if variant in ("tfidf", "mention", *SAFE_WEIGHTS):
+        check_no_pickles(model_dir, variant)
+    if variant == "mention":
+        from radlabel.training.mention import MentionClassifier
+        return MentionClassifier.load(model_dir, meta, **kw)
     if variant == "tfidf":
         from radlabel.training.tfidf import TfidfClassifier
         return TfidfClassifier.load(model_dir, meta)
