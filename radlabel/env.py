@@ -23,6 +23,10 @@ OFFLINE_DEFAULTS = {
 def apply_offline_defaults() -> None:
     for key, value in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    # loopback never goes through a proxy from the shell (PHI): see radlabel.netguard
+    from radlabel.netguard import DEFAULT_NO_PROXY, exempt_from_proxies
+
+    exempt_from_proxies(*DEFAULT_NO_PROXY)
 
 
 def num_threads() -> int:

@@ -11,16 +11,18 @@ from radlabel.errors import InputError
 
 STORE_HELP = "Chroma folder (default .radlabel/chroma, or $RADLABEL_CHROMA)"
 URL_HELP = "Chroma server URL (http://host:port); overrides --store"
+REMOTE_HELP = "allow a --chroma-url that is not this machine (the index holds report text: PHI)"
 EMB_HELP = "encoder: 'minilm' (packaged default) or a local sentence-transformers folder"
 
 index_app = typer.Typer(no_args_is_help=True, help="Build the retrieval indexes (class definitions, labelled reports).")
 
 
-def _open(store: Optional[str], chroma_url: Optional[str], embedder: Optional[str]):
+def _open(store: Optional[str], chroma_url: Optional[str], embedder: Optional[str],
+          allow_remote: bool = False):
     from radlabel.retrieval.embeddings import get_embedder
     from radlabel.retrieval.store import open_store
 
-    return open_store(store, chroma_url), get_embedder(embedder)
+    return open_store(store, chroma_url, allow_remote=allow_remote), get_embedder(embedder)
 
 
 def _texts_from(path: str) -> dict[str, str]:
@@ -47,6 +49,7 @@ def index_classes_cmd(
     file: str = typer.Argument(..., help="class file (YAML) or a bundled set name, e.g. chest_xray"),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     chroma_url: Optional[str] = typer.Option(None, "--chroma-url", help=URL_HELP),
+    allow_remote: bool = typer.Option(False, "--allow-remote", help=REMOTE_HELP),
     embedder: Optional[str] = typer.Option(None, "--embedder", help=EMB_HELP),
 ):
     """Embed every class's definition, name and synonyms into the class collection."""
@@ -54,7 +57,7 @@ def index_classes_cmd(
     from radlabel.retrieval.classes_index import index_classes
 
     onto = Ontology.load(file)
-    st, emb = _open(store, chroma_url, embedder)
+    st, emb = _open(store, chroma_url, embedder, allow_remote)
     info = index_classes(st, emb, onto)
     typer.echo(f"indexed {info['classes']} classes ({info['entries']} entries, {info['written']} new) "
                f"from {onto.source} into {st.location} [{info['collection']}]")
@@ -70,6 +73,7 @@ def index_reports_cmd(
     classes: Optional[str] = typer.Option(None, "--classes", help="class file to resolve label names against"),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     chroma_url: Optional[str] = typer.Option(None, "--chroma-url", help=URL_HELP),
+    allow_remote: bool = typer.Option(False, "--allow-remote", help=REMOTE_HELP),
     embedder: Optional[str] = typer.Option(None, "--embedder", help=EMB_HELP),
 ):
     """Embed labelled reports with their labels and provenance (for few-shot demos)."""
@@ -82,7 +86,7 @@ def index_reports_cmd(
     texts = _texts_from(reports) if reports else None
     items = read_labelled_reports(labels, texts=texts, ontology=onto, source=source, round=round_,
                                   program=program)
-    st, emb = _open(store, chroma_url, embedder)
+    st, emb = _open(store, chroma_url, embedder, allow_remote)
     with tqdm(total=len(items), unit="report", desc="indexing", disable=len(items) < 500) as bar:
         info = index_reports(st, emb, items, progress=bar.update)
     typer.echo(f"indexed {info['reports']} labelled reports ({info['written']} new; "
@@ -97,6 +101,7 @@ def search_cmd(
     as_json: bool = typer.Option(False, "--json", help="one JSON object per hit"),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     chroma_url: Optional[str] = typer.Option(None, "--chroma-url", help=URL_HELP),
+    allow_remote: bool = typer.Option(False, "--allow-remote", help=REMOTE_HELP),
     embedder: Optional[str] = typer.Option(None, "--embedder", help=EMB_HELP),
 ):
     """Nearest classes (best entry per class) or nearest labelled reports for a text."""
@@ -104,7 +109,7 @@ def search_cmd(
         raise InputError(f"unknown collection {collection!r} (classes or reports)", field="collection")
     if k < 1:
         raise InputError("-k must be at least 1", field="k")
-    st, emb = _open(store, chroma_url, embedder)
+    st, emb = _open(store, chroma_url, embedder, allow_remote)
     col = st.collection(collection, emb, create=False)
     rows = []
     if collection == "classes":

@@ -13,12 +13,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
-from urllib.parse import urlparse
 
 import numpy as np
 
 from radlabel.env import apply_offline_defaults
 from radlabel.errors import InputError
+from radlabel.netguard import guard_url
 
 DEFAULT_STORE = os.path.join(".radlabel", "chroma")
 CLASSES = "radlabel-classes"
@@ -54,18 +54,21 @@ class VectorStore:
         self.location = location
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, url: str | None = None) -> "VectorStore":
+    def open(cls, path: str | os.PathLike | None = None, url: str | None = None, *,
+             allow_remote: bool = False) -> "VectorStore":
         apply_offline_defaults()
         import chromadb
         from chromadb.config import Settings
 
         settings = Settings(anonymized_telemetry=False)
         if url:
-            u = urlparse(url if "://" in url else f"http://{url}")
-            if not u.hostname:
-                raise InputError(f"not a Chroma server URL: {url!r}", field="chroma-url")
+            # the PHI guard (reports are stored in the index): strict URL, loopback only, no proxy
+            u = guard_url(url, field="chroma-url", allow_remote=allow_remote, default_scheme="http")
+            if u.path not in ("", "/"):
+                raise InputError(f"refusing URL {url!r}: a Chroma server URL has no path",
+                                 field="chroma-url")
             try:
-                client = chromadb.HttpClient(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
+                client = chromadb.HttpClient(host=f"[{u.host}]" if ":" in u.host else u.host, port=u.port or (443 if u.scheme == "https" else 8000),
                                              ssl=u.scheme == "https", settings=settings)
                 client.heartbeat()
             except Exception as e:
@@ -188,5 +191,6 @@ class Collection:
         self.col.delete(where=where)
 
 
-def open_store(path: str | None = None, url: str | None = None) -> VectorStore:
-    return VectorStore.open(path=path, url=url)
+def open_store(path: str | None = None, url: str | None = None, *,
+               allow_remote: bool = False) -> VectorStore:
+    return VectorStore.open(path=path, url=url, allow_remote=allow_remote)

@@ -6,15 +6,14 @@ RADLABEL_LM_PARALLEL. A config file (YAML/TOML with an ``lm:`` table) can set th
 """
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
-from urllib.parse import urlparse
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from radlabel.errors import InputError
+from radlabel.netguard import announce_remote, guard_url, parse_url
 
 EMBEDDED = "embedded"
 
@@ -47,26 +46,39 @@ class LMConfig(BaseModel):
     def describe(self) -> str:
         return self.model + (f" @ {self.api_base}" if self.api_base else "")
 
-    def check_privacy(self) -> None:
-        """Refuse to send reports off the machine unless the user said so."""
-        if self.is_embedded or self.allow_remote:
-            return
-        if self.api_base and _is_loopback(self.api_base):
-            return
-        raise InputError(
-            f"LM {self.describe()!r} would send reports off this machine; reports are PHI. "
-            "Use a loopback --api-base (vLLM/Ollama/llama.cpp on 127.0.0.1) or pass --allow-remote.",
-            field="lm")
+    _announced: bool = PrivateAttr(default=False)
+    _remote_from: str | None = PrivateAttr(default=None)  # the file that set allow_remote
 
+    def remote_target(self) -> str:
+        if self.api_base:
+            try:
+                return parse_url(self.api_base, field="api-base").host
+            except InputError:
+                return self.api_base
+        return f"the default API of {self.model.split('/', 1)[0]!r}"
 
-def _is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    def check_privacy(self) -> str | None:
+        """Refuse to send reports off the machine unless the user said so. Every api_base goes
+        through the PHI guard (strict parse; proxies off for loopback); returns the URL to use."""
+        if self.is_embedded:
+            return None
+        if self.api_base:
+            g = guard_url(self.api_base, field="api-base", allow_remote=self.allow_remote)
+            if not g.loopback:
+                self._announce()
+            return g.url
+        if not self.allow_remote:
+            raise InputError(
+                f"LM {self.describe()!r} would send reports off this machine; reports are PHI. "
+                "Use a loopback --api-base (vLLM/Ollama/llama.cpp on 127.0.0.1) or pass "
+                "--allow-remote.", field="lm")
+        self._announce()
+        return None
+
+    def _announce(self) -> None:
+        if self._remote_from and not self._announced:
+            announce_remote(self.remote_target(), self._remote_from)
+            self._announced = True
 
 
 def load_config(path: str | Path | None = None, **overrides) -> LMConfig:
@@ -86,9 +98,13 @@ def load_config(path: str | Path | None = None, **overrides) -> LMConfig:
     for field, var in env.items():
         if os.environ.get(var):
             data[field] = os.environ[var]
+    from_file = bool(path) and data.get("allow_remote") is True
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return LMConfig(**data)
+        cfg = LMConfig(**data)
     except Exception as e:
         raise InputError(f"invalid LM configuration: {e}", path=str(path) if path else None,
                          field="lm") from None
+    if from_file and overrides.get("allow_remote") is None:
+        cfg._remote_from = str(path)
+    return cfg

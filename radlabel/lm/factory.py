@@ -35,7 +35,7 @@ def make_lm(cfg: LMConfig | None = None):
     import dspy
 
     cfg = cfg or LMConfig()
-    cfg.check_privacy()
+    api_base = cfg.check_privacy()  # the PHI guard: strict URL, loopback only, no proxy
     if cfg.is_embedded:
         path = resolve_embedded_path(cfg.embedded_ref)
         engine = _engine(str(path), cfg.n_ctx, cfg.threads or num_threads(), cfg.prefix_cache)
@@ -43,8 +43,8 @@ def make_lm(cfg: LMConfig | None = None):
                        max_tokens=cfg.max_tokens, cache=False, num_retries=0)
     kwargs = dict(temperature=cfg.temperature, max_tokens=cfg.max_tokens, cache=False,
                   num_retries=cfg.num_retries)
-    if cfg.api_base:
-        kwargs["api_base"] = cfg.api_base
+    if api_base:
+        kwargs["api_base"] = api_base
         kwargs["api_key"] = cfg.api_key or "local"
     elif cfg.api_key:
         kwargs["api_key"] = cfg.api_key
