@@ -21,6 +21,9 @@ from functools import cached_property
 from typing import Sequence
 
 from radlabel.ontology import Ontology
+from radlabel.rules.context import ContextRules
+from radlabel.rules.mentions import sentence_state
+from radlabel.rules.normality import states_abnormality, uninformative_words
 from radlabel.retrieval.classes_index import ensure_classes_indexed
 from radlabel.retrieval.store import CLASSES, VectorStore
 from radlabel.sections import Sentence, report_sentences
@@ -28,31 +31,30 @@ from radlabel.sections import Sentence, report_sentences
 LEXICAL_SCORE = 1.0
 MIN_SHARED_STEMS = 2  # content words a sentence must share with a class's name, definition, synonyms
 
-# Words that say where or how much, not what: sharing one of them is no evidence of a match.
-_UNINFORMATIVE = set("""a an and are as at be been both by for from has have in into is it its of on or
-the there this to was were with left right bilateral bilaterally mild mildly minimal moderate severe small
-large seen noted again stable unchanged new old change changes area areas region lung lungs pulmonary
-chest""".split())
 
+def content_stems(text: str, uninformative: frozenset[str] | None = None) -> set[str]:
+    """Four-letter stems of the informative words (enough to match 'herniated' with 'hernia').
 
-def content_stems(text: str) -> set[str]:
-    """Four-letter stems of the informative words (enough to match 'herniated' with 'hernia')."""
-    return {w[:4] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2 and w not in _UNINFORMATIVE}
+    ``uninformative``: words that say where or how much, not what (generic stop words from the cue
+    file plus the ontology's own, `radlabel.rules.normality.uninformative_words`).
 
-
-def states_a_finding(text: str) -> bool:
-    """Could this sentence report an abnormality? It names one in the words the normal-class rule
-    uses (`radlabel.programs.normality`), carries no negation or normal wording, has 3+ words.
-
-    >>> states_a_finding("Cardiomediastinal outline looks the same."), states_a_finding("Lungs are clear.")
-    (False, False)
-    >>> states_a_finding("Degenerative spurring along the thoracic spine.")
-    True
+    >>> sorted(content_stems("Herniated stomach in the left upper abdomen"))
+    ['abdo', 'hern', 'stom', 'uppe']
     """
-    from radlabel.programs.mentions import sentence_state
-    from radlabel.programs.normality import states_abnormality
+    skip = uninformative if uninformative is not None else ContextRules.default().stop_words
+    return {w[:4] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2 and w not in skip}
 
-    if len(re.findall(r"[A-Za-z]+", text)) < 3 or not states_abnormality(text):
+
+def states_a_finding(text: str, ontology: Ontology) -> bool:
+    """Could this sentence report an abnormality of this ontology? It names one in the ontology's
+    abnormality vocabulary (the words the normal-class rule uses, `radlabel.rules.normality`),
+    carries no negation or normal wording, and has 3+ words.
+
+    >>> ct = Ontology.from_yaml("classes: [{name: Hemorrhage, definition: Blood in the brain.}]")
+    >>> states_a_finding("Acute hemorrhage along the falx.", ct), states_a_finding("No hemorrhage seen.", ct)
+    (True, False)
+    """
+    if len(re.findall(r"[A-Za-z]+", text)) < 3 or not states_abnormality(text, ontology):
         return False
     return sentence_state(text)[0] != "absent"
 
@@ -124,14 +126,14 @@ class CandidateRetriever:
         lexical = self.lexical_hits(texts) if self.lexical or self.gate else {}
         if self.gate:
             explained = {i for per in lexical.values() for i in per}
-            open_idx = [i for i, t in enumerate(texts) if i not in explained and states_a_finding(t)]
+            open_idx = [i for i, t in enumerate(texts) if i not in explained and states_a_finding(t, self.ontology)]
             found = self.semantic_hits([texts[i] for i in open_idx])
             merged = {}
             for cls, per in found.items():
                 stems = self.class_stems.get(cls, set())
                 need = min(MIN_SHARED_STEMS, len(stems))
                 kept = {open_idx[j]: sc for j, sc in per.items()
-                        if len(stems & content_stems(texts[open_idx[j]])) >= need}
+                        if len(stems & content_stems(texts[open_idx[j]], self.uninformative)) >= need}
                 if kept:
                     merged[cls] = kept
         else:
@@ -145,9 +147,13 @@ class CandidateRetriever:
         return {cls: sorted(per.items()) for cls, per in sorted(merged.items(), key=lambda kv: order[kv[0]])}
 
     @cached_property
+    def uninformative(self) -> frozenset[str]:
+        return uninformative_words(self.ontology)
+
+    @cached_property
     def class_stems(self) -> dict[str, set[str]]:
         """Content stems of each finding class's name, definition and synonyms (for the gate)."""
-        return {c.name: content_stems(" ".join([c.name, c.definition, *c.synonyms]))
+        return {c.name: content_stems(" ".join([c.name, c.definition, *c.synonyms]), self.uninformative)
                 for c in self.ontology.finding_classes}
 
     def report_candidates(self, text: str) -> tuple[list[Sentence], dict[str, list[tuple[int, float]]]]:

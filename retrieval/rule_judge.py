@@ -4,7 +4,7 @@ For ontologies of hundreds of classes the LM is too slow to judge every candidat
 this judge decides from the text alone. Evidence for a class is a match of one of its listed
 synonyms (the bare class name counts only when the class file lists it, because anatomy heads
 such as "Aorta" are named in normal reports too); the state comes from negation and hedging
-cues around the match (ConText-style, `radlabel.programs.mentions.mention_state`). A candidate
+cues around the match (ConText-style, `radlabel.rules.mentions.mention_state`). A candidate
 found only by embedding similarity is called present only if ``semantic_present`` is set and its
 score clears it without a negation or hedge (off by default: on the IU dev set it cost precision).
 """
@@ -15,9 +15,9 @@ from functools import cached_property
 
 from radlabel.ontology import Ontology, phrase_pattern
 from radlabel.retrieval.candidates import CandidateRetriever
+from radlabel.rules.mentions import STATE_RANK, mention_state, sentence_state
 from radlabel.sections import report_sentences
 
-STATE_RANK = {"present": 3, "uncertain": 2, "absent": 1, "not_mentioned": 0}
 
 
 class RuleJudge:
@@ -39,8 +39,6 @@ class RuleJudge:
 
     def label(self, text: str) -> tuple[dict[str, str], dict[str, str]]:
         """({class: state}, {class: evidence sentence}) over the ontology's finding classes."""
-        from radlabel.programs.mentions import mention_state, sentence_state
-
         sents = report_sentences(text)
         cands = self.retriever.candidates(sents)
         labels = {c.name: "not_mentioned" for c in self.ontology.finding_classes}

@@ -1,7 +1,7 @@
 import pytest
 
 from radlabel.ontology import Ontology
-from radlabel.programs.mentions import combine_states, find_mentions
+from radlabel.rules.mentions import combine_states, find_mentions
 
 
 @pytest.fixture(scope="module")

@@ -118,13 +118,16 @@ def test_candidates_find_lexical_and_semantic_matches(tmp_path, emb, small_onto)
 
 def test_candidate_gate_keeps_embedding_hits_only_where_a_finding_can_be(tmp_path, emb, small_onto):
     from radlabel.retrieval.candidates import CandidateRetriever, content_stems, states_a_finding
+    from radlabel.rules.normality import uninformative_words
 
-    assert not states_a_finding("The lungs are clear.")                   # normal wording
-    assert not states_a_finding("No hiatal hernia is seen.")              # negated
-    assert not states_a_finding("Cardiomediastinal outline looks the same.")   # names no abnormality
-    assert not states_a_finding("Hernia.")                                # too short to place
-    assert states_a_finding("The stomach has herniated above the diaphragm.")
-    assert content_stems("Herniated stomach in the left chest") == {"hern", "stom"}
+    chest = Ontology.load()
+
+    assert not states_a_finding("The lungs are clear.", chest)                   # normal wording
+    assert not states_a_finding("No hiatal hernia is seen.", chest)              # negated
+    assert not states_a_finding("Cardiomediastinal outline looks the same.", chest)   # names no abnormality
+    assert not states_a_finding("Hernia.", chest)                                # too short to place
+    assert states_a_finding("The stomach has herniated above the diaphragm.", chest)
+    assert content_stems("Herniated stomach in the left chest", uninformative_words(chest)) == {"hern", "stom"}
     sents = ["The stomach has herniated above the diaphragm.",          # kept: abnormal, shares 'hern'
              "No hernia is seen behind the heart.",                     # negated
              "Small pleural effusion and a hiatus hernia.",             # explained by a synonym hit
@@ -136,11 +139,11 @@ def test_candidate_gate_keeps_embedding_hits_only_where_a_finding_can_be(tmp_pat
     kept = {i for per in gated.candidates(sents).values() for i, sc in per if sc < 1.0}
     assert {1, 3} <= loose                                                # the gate has work to do
     assert kept == {0}
-    from radlabel.programs.normality import abnormal_sentences
+    from radlabel.rules.normality import abnormal_sentences
     from radlabel.sections import report_sentences
 
     # A kept sentence already makes No Finding absent, so an embedding hit cannot flip it.
-    assert [x.text for x in abnormal_sentences(report_sentences("FINDINGS: " + sents[0]))] == [sents[0]]
+    assert [x.text for x in abnormal_sentences(report_sentences("FINDINGS: " + sents[0]), small_onto)] == [sents[0]]
     assert gated.candidates(sents)["Pleural Effusion"] == [(2, 1.0)]     # lexical hits untouched
 
 
