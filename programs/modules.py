@@ -10,13 +10,18 @@ from __future__ import annotations
 import dspy
 
 from radlabel.ontology import Ontology
+from radlabel.programs import likelihood
 from radlabel.programs.demos import judge_demos
-from radlabel.programs.mentions import Mention, combine_states, find_mentions
-from radlabel.programs.normality import normal_state
+from radlabel.rules.mentions import Mention, combine_states, find_mentions, sentence_state
+from radlabel.rules.normality import normal_state
 from radlabel.programs.signatures import JudgeFinding, LabelFullReport
 from radlabel.sections import report_sentences
 
 JUDGE_POLICIES = ("all", "ambiguous", "none")
+SCORERS = ("likelihood", "generate")
+JUDGED_STATES = ("present", "absent", "uncertain")
+NOT_MENTIONED_HINT = ("not_mentioned: the sentences do not talk about this finding at all "
+                      "(they describe something else).")
 
 
 class LabelingFailed(RuntimeError):
@@ -52,24 +57,42 @@ class MentionLabeler(dspy.Module):
     Args:
         ontology: the class set.
         judge: which mentioned classes go to the LM: "all", "ambiguous" (only where the rules
-            see a hedge or conflicting mentions) or "none" (rules only, zero tokens).
+            see a hedge) or "none" (rules only, zero tokens).
         retriever: optional `radlabel.retrieval.CandidateRetriever` adding candidate classes for
             ontologies whose synonyms are sparse. An embedding-only candidate (one that passed the
-            retriever's rank gate) is read like a mention: the sentence's cues give its rule
-            state, so under "ambiguous" only hedged ones reach the LM; "all" asks about each.
+            retriever's rank gate) is read like a mention: the sentence's cues give its rule state,
+            so under "ambiguous" (kept cheap) only hedged ones reach the LM; under "all" the LM
+            judges each with a fourth answer, not_mentioned (the sentence is about something
+            else), so a class with thin vocabulary is read by the LM, not taken on a cue.
         retries: extra attempts when the LM answer does not parse.
+        scorer: "likelihood" (default): the judge's answer is the state the LM itself finds most
+            likely, read from its next-token log-probabilities in one forward pass (a confidence
+            comes with it); an LM that gives no log-probabilities falls back to "generate", the
+            DSPy ``Predict`` answer. Both use the same trainable predictor (instructions + demos),
+            so `radlabel compile` optimizes either.
+        calibrate: divide out the LM's content-free prior per class (Zhao et al. 2021).
+        cache: optional `JudgmentCache`; answers are reused per (class, normalised sentences,
+            program, model).
     """
 
     def __init__(self, ontology: Ontology, judge: str = "ambiguous", retriever=None,
-                 retries: int = 1):
+                 retries: int = 1, scorer: str = "likelihood", calibrate: bool = False, cache=None):
         super().__init__()
         if judge not in JUDGE_POLICIES:
             raise ValueError(f"judge must be one of {JUDGE_POLICIES}")
+        if scorer not in SCORERS:
+            raise ValueError(f"scorer must be one of {SCORERS}")
         self.ontology, self.judge_policy, self.retriever, self.retries = ontology, judge, retriever, retries
+        self.scorer, self.calibrate, self.cache = scorer, calibrate, cache
         self.judge = dspy.Predict(JudgeFinding)
-        self.judge.demos = judge_demos()
+        self.judge.demos = judge_demos(ontology)
+        self._priors: dict = {}
+        self.usage = {"calls": 0, "tokens": 0}
+        self.confidence: dict[str, float] = {}
 
     def forward(self, report: str) -> dspy.Prediction:
+        self.usage = {"calls": 0, "tokens": 0}
+        self.confidence = {}
         sentences = report_sentences(report)
         mentions = find_mentions(report, self.ontology, sentences=sentences)
         if self.retriever is not None:
@@ -81,19 +104,24 @@ class MentionLabeler(dspy.Module):
                 labels[cls.name] = "not_mentioned"
                 continue
             if self._needs_lm(ms):
-                state = self._ask(cls, ms)
+                retrieved_only = all(m.via == "retrieved" for m in ms)
+                state = self._ask(cls, ms, JUDGED_STATES + (("not_mentioned",) if retrieved_only else ()))
                 judged.append(cls.name)
+                if state == "not_mentioned":
+                    labels[cls.name] = state
+                    continue
             else:
                 state = combine_states([m.state for m in ms])
             labels[cls.name] = state
             evidence[cls.name] = _evidence_for(ms, state)
         normal = self.ontology.normal_class
         if normal is not None:
-            state, ev = normal_state(labels, sentences)
+            state, ev = normal_state(labels, sentences, self.ontology)
             labels[normal.name] = state
             if ev:
                 evidence[normal.name] = ev
-        return dspy.Prediction(states=labels, evidence=evidence, judged=judged)
+        return dspy.Prediction(states=labels, evidence=evidence, judged=judged,
+                               confidence=dict(self.confidence), extra_usage=dict(self.usage))
 
     def _needs_lm(self, ms: list[Mention]) -> bool:
         if self.judge_policy == "none":
@@ -102,16 +130,94 @@ class MentionLabeler(dspy.Module):
             return True
         return is_ambiguous(ms)
 
-    def _ask(self, cls, ms: list[Mention]) -> str:
+    # -- the judge -------------------------------------------------------------------------
+    def judge_hash(self) -> str:
+        """Identity of what answers a judgment: predictor state, scorer, calibration."""
+        import hashlib
+        import json
+
+        blob = json.dumps({"judge": self.judge.dump_state(), "scorer": self.scorer,
+                           "calibrate": self.calibrate}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def _ask(self, cls, ms: list[Mention], options=JUDGED_STATES) -> str:
         seen, sents = set(), []
         for m in ms:
             if m.sentence.start not in seen:
                 seen.add(m.sentence.start)
                 sents.append(m.sentence.text)
         finding = f"{cls.name}: {cls.definition}"
-        return with_retries(
-            lambda config: self.judge(finding=finding, sentences=" ".join(sents), config=config).state,
-            self.retries, prefix=f"{cls.name}: ")
+        state, conf = self.decide(finding, " ".join(sents), options, label=cls.name)
+        if conf is not None:
+            self.confidence[cls.name] = round(conf, 4)
+        return state
+
+    def decide(self, finding: str, sentences: str, options=JUDGED_STATES,
+               label: str = "") -> tuple[str, float | None]:
+        """(state, confidence) for one finding and its sentences, through the cache."""
+        from radlabel.programs.judge_cache import judgment_key
+
+        lm = dspy.settings.lm
+        key = None
+        if self.cache is not None:
+            key = judgment_key(finding, sentences, self.judge_hash(), str(getattr(lm, "model", lm)), options)
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit
+        out = None
+        if self.scorer == "likelihood":
+            out = self._likelihood(lm, finding, sentences, options)
+        if out is None:
+            state = with_retries(
+                lambda config: self.judge(finding=finding, sentences=sentences, config=config).state,
+                self.retries, prefix=f"{label}: ")
+            out = (state, None)
+        if key is not None:
+            self.cache.put(key, *out)
+        return out
+
+    def _likelihood(self, lm, finding: str, sentences: str, options) -> tuple[str, float] | None:
+        probs = self._score(lm, judge_messages(self.judge, finding, sentences, options), options)
+        if probs is None:
+            return None
+        if self.calibrate:
+            probs = likelihood.calibrate(probs, self._prior(lm, finding, options))
+        state = max(options, key=lambda o: probs[o])
+        return state, probs[state]
+
+    def _score(self, lm, messages, options):
+        lps, tokens = likelihood.option_logprobs_usage(lm, messages, options)
+        if lps is None:
+            return None
+        self.usage["calls"] += 1
+        self.usage["tokens"] += tokens
+        return dict(zip(options, likelihood.normalise(lps)))
+
+    def _prior(self, lm, finding: str, options) -> dict[str, float] | None:
+        """Content-free prior for this finding's prompt (memory, then the disk cache)."""
+        import json
+
+        from radlabel.programs.judge_cache import judgment_key
+
+        mkey = (finding, tuple(options), str(getattr(lm, "model", lm)), self.judge_hash())
+        if mkey in self._priors:
+            return self._priors[mkey]
+        dkey = judgment_key("prior:" + finding, "", self.judge_hash(), mkey[2], options)
+        hit = self.cache.get(dkey) if self.cache is not None else None
+        if hit is not None:
+            prior = json.loads(hit[0])
+        else:
+            acc = None
+            for x in likelihood.CONTENT_FREE:
+                p = self._score(lm, judge_messages(self.judge, finding, x, options), options)
+                if p is None:
+                    return None
+                acc = p if acc is None else {k: acc[k] + p[k] for k in acc}
+            prior = {k: v / len(likelihood.CONTENT_FREE) for k, v in acc.items()}
+            if self.cache is not None:
+                self.cache.put(dkey, json.dumps(prior), None)
+        self._priors[mkey] = prior
+        return prior
 
     def _add_retrieved(self, mentions: dict[str, list[Mention]], sentences) -> None:
         from radlabel.programs.mentions import sentence_state
@@ -125,6 +231,26 @@ class MentionLabeler(dspy.Module):
                 state, cue = sentence_state(s.text)
                 mentions.setdefault(cls, []).append(Mention(cls, s, s.start, s.end, state, cue,
                                                             via="retrieved"))
+
+
+def judge_messages(predictor: dspy.Predict, finding: str, sentences: str, options=JUDGED_STATES) -> list[dict]:
+    """Chat messages for likelihood scoring, from the predictor's own instructions and demos
+    (so a compiled judge's instructions and demos are what the likelihood judge reads)."""
+    words = ", ".join(options[:-1]) + " or " + options[-1]
+    system = predictor.signature.instructions.strip()
+    if "not_mentioned" in options:
+        system += "\n" + NOT_MENTIONED_HINT
+    system += f"\nAnswer with one word: {words}."
+    msgs = [{"role": "system", "content": system}]
+    for d in predictor.demos:
+        msgs.append({"role": "user", "content": _judge_query(d["finding"], d["sentences"])})
+        msgs.append({"role": "assistant", "content": str(d["state"])})
+    msgs.append({"role": "user", "content": _judge_query(finding, sentences)})
+    return msgs
+
+
+def _judge_query(finding: str, sentences: str) -> str:
+    return f"Finding: {finding}\nSentences: {sentences}\nWhat do the sentences say about this finding?"
 
 
 def _evidence_for(ms: list[Mention], state: str) -> str:
