@@ -27,6 +27,8 @@ STRATEGIES = ("mentions", "full")
 class Labeler:
     """Label reports with a DSPy program on the configured LM.
 
+    `max_report_chars` (default MAX_REPORT_CHARS; CLI `--max-report-chars`): longer texts fail.
+
     Args:
         classes: class file path, bundled set name, or an Ontology (default: chest X-ray, 14).
         lm: an LMConfig, a model string ("embedded", "openai/..."), or a ready `dspy.LM`.
@@ -35,6 +37,8 @@ class Labeler:
         retriever: optional CandidateRetriever for large ontologies.
         program: directory of a compiled program (`radlabel compile -o DIR`).
     """
+
+    max_report_chars = MAX_REPORT_CHARS
 
     def __init__(self, classes=None, lm=None, *, strategy: str = "mentions", judge: str = "ambiguous",
                  retriever=None, program: str | Path | None = None, api_base: str | None = None):
@@ -95,9 +99,10 @@ class Labeler:
         meta = dict(model=self.model_name, program=self.program_hash)
         if not isinstance(text, str) or not text.strip():
             return _failed(id, meta, "empty report text", t0)
-        if len(text) > MAX_REPORT_CHARS:
+        if len(text) > self.max_report_chars:
             return _failed(id, meta, f"report is {len(text)} characters; the limit is "
-                                     f"{MAX_REPORT_CHARS} (split it or raise MAX_REPORT_CHARS)", t0)
+                                     f"{self.max_report_chars} (split it or raise the limit with "
+                                     "--max-report-chars N)", t0)
         from dspy.utils.usage_tracker import track_usage
 
         with dspy.context(lm=self.lm, adapter=self.adapter), track_usage() as usage:

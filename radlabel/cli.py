@@ -4,9 +4,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-import typer
+try:
+    import typer
 
-from radlabel.env import apply_offline_defaults
+    from radlabel.env import apply_offline_defaults
+except KeyboardInterrupt:  # Ctrl-C while Python is still starting up: no traceback
+    sys.stderr.write("interrupted\n")
+    sys.exit(130)
 
 apply_offline_defaults()
 
@@ -33,27 +37,46 @@ def _register_all() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: InputError becomes one clear line and exit code 2."""
-    from radlabel.errors import InputError
+    """Console entry point. Exit codes (radlabel.errors): 0 ok, 1 some reports failed, 2 bad
+    input (one line naming file, line, field), 3 OS error or locked output (one line), 130
+    interrupted. Nothing the user can cause ends in a traceback."""
+    from radlabel import errors
 
-    _register_all()
+    code = errors.EXIT_OK
     try:
-        app(args=argv, standalone_mode=False)
-    except InputError as e:
+        _register_all()
+        rc = app(args=argv, standalone_mode=False)
+        # standalone_mode=False: click returns the code of typer.Exit (and of Ctrl-C, as 130)
+        code = rc if isinstance(rc, int) else errors.EXIT_OK
+        if code == errors.EXIT_INTERRUPTED:
+            typer.secho("interrupted", fg="red", err=True)
+    except errors.InputError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
-        sys.exit(2)
+        code = errors.EXIT_BAD_INPUT
+    except errors.OutputLocked as e:
+        typer.secho(f"error: {e}", fg="red", err=True)
+        code = errors.EXIT_OS_ERROR
     except typer.Exit as e:
-        sys.exit(e.exit_code)
+        code = e.exit_code
+    except errors.Interrupted as e:
+        typer.secho(f"interrupted: {e}", fg="red", err=True)
+        code = errors.EXIT_INTERRUPTED
     except (typer.Abort, KeyboardInterrupt):
-        typer.secho("aborted", fg="red", err=True)
-        sys.exit(130)
+        typer.secho("interrupted", fg="red", err=True)
+        code = errors.EXIT_INTERRUPTED
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        typer.secho(f"error: {where}{e.strerror or e}", fg="red", err=True)
+        code = errors.EXIT_OS_ERROR
     except Exception as e:  # click usage errors
         import click
 
         if isinstance(e, click.ClickException):
             e.show()
-            sys.exit(e.exit_code)
-        raise
+            code = e.exit_code
+        else:
+            raise
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -54,27 +54,45 @@ def label(
     id_col: str = typer.Option("id", "--id-col"),
     text_col: str = typer.Option("text", "--text-col"),
     limit: Optional[int] = typer.Option(None, "--limit", help="label at most N new reports"),
+    max_report_chars: Optional[int] = typer.Option(
+        None, "--max-report-chars", min=1,
+        help="longer report texts are recorded as failed (default 20000)"),
 ) -> None:
-    """Label reports; one JSON object per report in OUTPUT, with evidence and metering."""
+    """Label reports; one JSON object per report in OUTPUT, with evidence and metering.
+
+    Exit code: 0 all labelled, 1 some reports failed (count printed), 2 bad input, 3 an OS
+    error or OUTPUT locked by another run, 130 interrupted (re-run the same command to resume).
+    """
     from rich.console import Console
+    from rich.markup import escape
 
-    from radlabel.data import load_reports
-    from radlabel.labeling import label_reports
+    from radlabel.data import iter_reports
+    from radlabel.errors import EXIT_REPORTS_FAILED, Interrupted
+    from radlabel.labeling import check_output_not_input, label_reports
 
-    reports = load_reports(input, fmt=fmt, id_col=id_col, text_col=text_col)
+    check_output_not_input(output, [input])
+    reports = iter_reports(input, fmt=fmt, id_col=id_col, text_col=text_col)  # streamed
     labeler, cfg = _labeler(classes, program, lm, api_base, strategy, judge, retrieve, store,
                             allow_remote, config)
+    if max_report_chars is not None:
+        labeler.max_report_chars = max_report_chars
     if labeler.uses_lm:
         _ = labeler.lm  # load/check the LM before the progress bar starts
     n_par = parallel or (1 if cfg.is_embedded else cfg.parallel)
-    summary = label_reports(labeler, reports, output, parallel=n_par, limit=limit)
     console = Console(stderr=True)
+    try:
+        summary = label_reports(labeler, reports, output, parallel=n_par, limit=limit)
+    except Interrupted as e:
+        if e.summary is not None:
+            console.print(e.summary.table(labeler.ontology.names))
+        raise
     console.print(summary.table(labeler.ontology.names))
     for rid, why in summary.failures[:10]:
-        console.print(f"[red]failed[/red] {rid}: {why}")
+        console.print(f"[red]failed[/red] {escape(rid)}: {escape(why)}")
     if summary.failed:
-        console.print(f"{summary.failed} reports failed; they are recorded in {output} with their "
-                      "reason and are retried on the next run.")
+        console.print(f"{summary.failed} of {summary.written} reports failed; they are recorded in "
+                      f"{escape(str(output))} with their reason and are retried on the next run.")
+        raise typer.Exit(EXIT_REPORTS_FAILED)
 
 
 def demo(

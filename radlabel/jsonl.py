@@ -1,95 +1,173 @@
 """JSONL reading with exact error locations, and an append-only writer that survives kill -9.
 
 The writer appends one complete line per record and flushes + fsyncs it, so a crash loses at
-most the record being written; a torn last line (no trailing newline) left by a crash is cut
-off on the next open, never parsed as data.
+most the record being written. On the next open a last line without its newline is checked:
+a complete JSON record (e.g. written by hand or by another tool without the final newline)
+gets its newline back; only a genuinely partial record (a torn write) is cut off.
+
+One writer per file: the writer holds an exclusive OS lock (flock) on the file for as long as
+it is open, and a second writer is refused with `OutputLocked`. The OS drops the lock when the
+holder dies, so a run killed with kill -9 never leaves a stale lock behind.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from radlabel.errors import InputError
+from radlabel.errors import InputError, OutputLocked, encoding_hint
 
 
 def iter_jsonl(path: str | Path, *, skip_torn_tail: bool = False) -> Iterator[tuple[int, dict]]:
-    """Yield (line_number, object). Blank lines are skipped; a bad line raises InputError."""
+    """Yield (line_number, object), streaming. Blank lines are skipped; a bad line raises InputError.
+
+    With `skip_torn_tail`, a last line with no newline that does not parse (a torn write) is
+    ignored; a last line that parses is a complete record and is yielded.
+    """
     p = Path(path)
     if not p.exists():
         raise InputError("file not found", path=str(p))
     with open(p, "rb") as f:
-        data = f.read()
-    lines = data.split(b"\n")
-    last = len(lines)
-    for no, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        torn = no == last and not data.endswith(b"\n")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            if torn and skip_torn_tail:
-                return
-            raise InputError(f"invalid UTF-8 at byte {e.start}", path=str(p), line=no) from None
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as e:
-            if torn and skip_torn_tail:
-                return
-            raise InputError(f"malformed JSON: {e.msg} (column {e.colno})", path=str(p),
-                             line=no) from None
-        if not isinstance(obj, dict):
-            raise InputError("each line must be a JSON object", path=str(p), line=no)
-        yield no, obj
+        for no, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            torn = not raw.endswith(b"\n")
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                if torn and skip_torn_tail:
+                    return
+                with open(p, "rb") as h:
+                    hint = encoding_hint(h.read(64))
+                raise InputError(f"invalid UTF-8 at byte {e.start}; {hint}", path=str(p),
+                                 line=no) from None
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as e:
+                if torn and skip_torn_tail:
+                    return
+                raise InputError(f"malformed JSON: {e.msg} (column {e.colno})", path=str(p),
+                                 line=no) from None
+            if not isinstance(obj, dict):
+                raise InputError("each line must be a JSON object", path=str(p), line=no)
+            yield no, obj
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
     return [obj for _, obj in iter_jsonl(path)]
 
 
-class AppendOnlyJsonl:
-    """Append records to a JSONL file durably; repairs a torn final line from a crash."""
+def _is_complete_record(raw: bytes) -> bool:
+    try:
+        return isinstance(json.loads(raw.decode("utf-8")), dict)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
 
-    def __init__(self, path: str | Path, fsync: bool = True):
+
+def repair_tail(path: str | Path) -> str | None:
+    """Make the file end in a newline. Returns "newline" (a complete last record got its
+    newline), "truncated" (a partial last record was cut off) or None (nothing to do)."""
+    p = Path(path)
+    if not p.exists() or p.stat().st_size == 0:
+        return None
+    with open(p, "rb+") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return None
+        # find the last newline: the bytes after it are the last line
+        block, pos, cut = 1 << 16, size, 0
+        while pos > 0:
+            start = max(0, pos - block)
+            f.seek(start)
+            idx = f.read(pos - start).rfind(b"\n")
+            if idx >= 0:
+                cut = start + idx + 1
+                break
+            pos = start
+        f.seek(cut)
+        if _is_complete_record(f.read(size - cut)):
+            f.seek(size)
+            f.write(b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+            return "newline"
+        f.truncate(cut)
+        f.flush()
+        os.fsync(f.fileno())
+        return "truncated"
+
+
+def lock_holder(fd: int) -> str | None:
+    """Who holds a flock on the file open as `fd` (Linux /proc/locks), e.g. "pid 42: radlabel label ..."."""
+    st = os.fstat(fd)
+    key = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        with open("/proc/locks") as f:
+            rows = [ln.split() for ln in f]
+    except OSError:
+        return None
+    for parts in rows:
+        if "->" in parts or len(parts) < 6 or parts[1] != "FLOCK" or parts[5] != key:
+            continue
+        pid = parts[4]
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = " ".join(f.read().replace(b"\0", b" ").decode("utf-8", "replace").split())
+        except OSError:
+            cmd = ""
+        return f"pid {pid}" + (f": {cmd[:200]}" if cmd else "")
+    return None
+
+
+class AppendOnlyJsonl:
+    """Append records to a JSONL file durably, as its only writer; repairs a torn final line."""
+
+    def __init__(self, path: str | Path, fsync: bool = True, lock: bool = True):
         self.path = Path(path)
         self.fsync = fsync
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair_tail()
-        self._f = open(self.path, "ab")
-
-    def _repair_tail(self) -> None:
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return
-        with open(self.path, "rb+") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 1))
-            if f.read(1) == b"\n":
-                return
-            # find the last newline and truncate the partial record after it
-            block, pos = 1 << 16, size
-            while pos > 0:
-                start = max(0, pos - block)
-                f.seek(start)
-                chunk = f.read(pos - start)
-                idx = chunk.rfind(b"\n")
-                if idx >= 0:
-                    f.truncate(start + idx + 1)
-                    return
-                pos = start
-            f.truncate(0)
+        if self.path.exists() and not self.path.is_file():
+            raise InputError("not a regular file (a directory or a device); name a file to write",
+                             path=str(self.path))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f = open(self.path, "ab")
+        except OSError as e:
+            raise OSError(e.errno, f"cannot open for writing: {e.strerror}", str(self.path)) from None
+        if lock:
+            try:
+                fcntl.flock(self._f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                holder = lock_holder(self._f.fileno()) if e.errno in (errno.EWOULDBLOCK, errno.EACCES) else None
+                self._f.close()
+                if e.errno in (errno.EWOULDBLOCK, errno.EACCES):
+                    raise OutputLocked(str(self.path), holder) from None
+                raise
+        try:
+            self.repaired = repair_tail(self.path)
+        except OSError as e:
+            self._f.close()
+            raise OSError(e.errno, f"cannot repair the last line: {e.strerror}", str(self.path)) from None
 
     def write(self, record: dict[str, Any]) -> None:
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-        self._f.write(line)
-        self._f.flush()
-        if self.fsync:
-            os.fsync(self._f.fileno())
+        try:
+            self._f.write(line)
+            self._f.flush()
+            if self.fsync:
+                os.fsync(self._f.fileno())
+        except OSError as e:
+            raise OSError(e.errno, f"cannot write: {e.strerror}", str(self.path)) from None
 
     def close(self) -> None:
-        self._f.close()
+        try:
+            self._f.close()  # closing drops the lock
+        except OSError:
+            pass
 
     def __enter__(self):
         return self

@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 from typing import IO, Iterator, Sequence
 
-from radlabel.errors import InputError
+from radlabel.errors import InputError, encoding_hint
 from radlabel.sections import split_sections
 
-UTF8_HINT = "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`)"
+UTF8_HINT = encoding_hint(b"")  # the advice for a file that is neither UTF-8 nor UTF-16
 
 
 def existing_path(path: str | Path) -> Path:
@@ -52,7 +52,9 @@ def first_bad_utf8(path: Path) -> tuple[int, int]:
 
 def utf8_error(path: Path) -> InputError:
     line, col = first_bad_utf8(path)
-    return InputError(f"invalid UTF-8 at byte {col} of the line; {UTF8_HINT}", path=str(path),
+    with _open_binary(path) as f:
+        head = f.read(64)
+    return InputError(f"invalid UTF-8 at byte {col} of the line; {encoding_hint(head)}", path=str(path),
                       line=line or None)
 
 
@@ -92,8 +94,8 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise InputError(f"invalid UTF-8 at byte {col} of the line; {UTF8_HINT}", path=str(path),
-                         line=line) from None
+        raise InputError(f"invalid UTF-8 at byte {col} of the line; {encoding_hint(data[:64])}",
+                         path=str(path), line=line) from None
 
 
 def find_column(columns: Sequence[str], wanted: str, *, path: Path, line: int | None = 1,
