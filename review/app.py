@@ -1,8 +1,10 @@
 """The review page (Streamlit). Thin: all state lives in the store; every click writes through.
 
-Run through ``radlabel review`` (which validates and imports first), or directly:
-``streamlit run review/app.py -- --store labels.db --reviewer NAME``. The store path may also
-come from RADLABEL_REVIEW_STORE (used by the AppTest unit tests).
+Run through ``radlabel review`` (which validates and imports first, and serves this page behind
+review/guard.py: Host, Origin and a per-launch token). The store path comes from
+RADLABEL_REVIEW_STORE (or ``-- --store``). Reports are PHI: the page itself also draws nothing
+unless RADLABEL_REVIEW_TOKEN is set and this session presents it (``?token=`` or the cookie the
+guard sets) from an allowed Host, so a bare ``streamlit run review/app.py`` shows no data.
 
 Writes happen in button callbacks, which Streamlit runs before the page is drawn, so a
 keystroke is in the database before the next screen appears and no rerun can drop it.
@@ -17,6 +19,7 @@ import uuid
 import streamlit as st
 
 from radlabel.review.export import reviewed_records, to_csv_text, to_jsonl_text
+from radlabel.review.guard import HOSTS_ENV, TOKEN_ENV, cookie_name, token_matches
 from radlabel.review.queue import TIER_NAMES
 from radlabel.review.render import report_html
 from radlabel.review.store import ReviewStore
@@ -149,6 +152,26 @@ def on_filter_change() -> None:
 
 
 # -- page ------------------------------------------------------------------------------
+def access_ok() -> bool:
+    """This session may see the data: it holds the launch token and came in on an allowed Host
+    (a second line of defence behind review/guard.py, which refuses such requests outright)."""
+    ss = st.session_state
+    if ss.get("_access_ok"):
+        return True
+    token = os.environ.get(TOKEN_ENV)
+    if not token:
+        return False
+    hosts = [h.strip().lower() for h in os.environ.get(HOSTS_ENV, "").split(",") if h.strip()]
+    headers = st.context.headers
+    host = headers.get("Host") if headers else None
+    if host is not None and host.lower() not in hosts:
+        return False
+    given = st.query_params.get("token")
+    cookie = (st.context.cookies or {}).get(cookie_name(hosts))
+    ss["_access_ok"] = token_matches(given, token) or token_matches(cookie, token)
+    return ss["_access_ok"]
+
+
 def init_session() -> None:
     ss = st.session_state
     if "store_path" not in ss:
@@ -243,6 +266,9 @@ def history(report_id: str) -> None:
 def main() -> None:
     st.set_page_config(page_title="radlabel review", layout="wide")
     st.html(COMPACT_CSS)
+    if not access_ok():
+        st.error("No access. Open the URL that `radlabel review` printed (it holds the token).")
+        st.stop()
     init_session()
     ss = st.session_state
     s = store()

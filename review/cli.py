@@ -1,9 +1,12 @@
 """`radlabel review` and `radlabel review-export`. Streamlit is only started as a subprocess."""
 from __future__ import annotations
 
+import errno
 import getpass
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +15,31 @@ from typing import Optional
 import typer
 
 APP_FILE = Path(__file__).with_name("app.py")
+SERVE_FILE = Path(__file__).with_name("serve.py")  # app.py behind the access guard
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be bound now (one line), or None. Checked before Streamlit starts,
+    so a taken port is a clear error and a non-zero exit, not a silent 0."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        return f"cannot use --host {host}: {e.strerror}"
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do; a listener still blocks
+        try:
+            s.bind(addr)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use; stop that program or pick another --port"
+            return f"cannot listen on {host}:{port}: {e.strerror}"
+    return None
 
 
 def streamlit_command(store: Path, *, host: str, port: int, reviewer: str) -> list[str]:
     """The `streamlit run` line: headless, no usage stats, bound to `host` (127.0.0.1)."""
-    return [sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+    return [sys.executable, "-m", "streamlit", "run", str(SERVE_FILE),
             "--server.headless", "true",
             "--browser.gatherUsageStats", "false",
             "--server.address", host,
@@ -52,6 +75,12 @@ def register(app: typer.Typer) -> None:
         from radlabel.review.importer import import_labels
         from radlabel.review.store import ReviewStore
 
+        from radlabel.errors import EXIT_OS_ERROR
+
+        problem = None if no_launch else port_problem(host, port)
+        if problem:  # before the import: nothing is written when the app cannot start
+            typer.secho(f"error: {problem}", fg="red", err=True)
+            raise typer.Exit(EXIT_OS_ERROR)
         db = store or labels.with_suffix(".db")
         ontology = Ontology.load(classes)
         new_store = not db.exists()
@@ -67,11 +96,18 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{db}: {summary}")
         if no_launch:
             return
+        from radlabel.review.guard import HOSTS_ENV, TOKEN_ENV, allowed_hosts
+
         if host not in ("127.0.0.1", "localhost", "::1"):
-            typer.secho(f"warning: binding to {host}: reports are PHI and the app has no login",
-                        fg="yellow", err=True)
-        typer.echo(f"review app on http://{host}:{port} (Ctrl+C to stop)")
-        env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+            typer.secho(f"warning: binding to {host}: reports are PHI; anyone with the URL "
+                        "(it holds the token) can read them", fg="yellow", err=True)
+        token = secrets.token_urlsafe(24)  # per launch, as Jupyter does; never on the command line
+        shown = f"[{host}]" if ":" in host else host
+        typer.echo(f"review app on http://{shown}:{port}/?token={token} (Ctrl+C to stop)")
+        env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+                   RADLABEL_REVIEW_STORE=str(db), RADLABEL_REVIEWER=reviewer)
+        env[TOKEN_ENV] = token
+        env[HOSTS_ENV] = ",".join(allowed_hosts(host, port))
         proc = subprocess.Popen(streamlit_command(db, host=host, port=port, reviewer=reviewer),
                                 env=env)
         # Stopping `radlabel review` must stop the app too (a bare `kill` would orphan it).

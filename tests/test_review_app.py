@@ -8,6 +8,7 @@ from radlabel.review.store import ReviewStore
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 APP = str(Path(__file__).resolve().parents[1] / "review" / "app.py")
+TOKEN = "apptest-launch-token"
 
 
 @pytest.fixture
@@ -16,9 +17,38 @@ def app(tmp_path, monkeypatch):
     db = tmp_path / "review.db"
     monkeypatch.setenv("RADLABEL_REVIEW_STORE", str(db))
     monkeypatch.setenv("RADLABEL_REVIEWER", "apptest")
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    monkeypatch.setenv("RADLABEL_REVIEW_TOKEN", TOKEN)
+    monkeypatch.setenv("RADLABEL_REVIEW_HOSTS", "127.0.0.1:8501")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["token"] = TOKEN
+    at.run()
     assert not at.exception
     return at, db
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token", ""])
+def test_no_data_without_the_launch_token(tmp_path, monkeypatch, token):
+    make_store(tmp_path).close()
+    monkeypatch.setenv("RADLABEL_REVIEW_STORE", str(tmp_path / "review.db"))
+    monkeypatch.setenv("RADLABEL_REVIEW_TOKEN", TOKEN)
+    monkeypatch.setenv("RADLABEL_REVIEW_HOSTS", "127.0.0.1:8501")
+    at = AppTest.from_file(APP, default_timeout=60)
+    if token is not None:
+        at.query_params["token"] = token
+    at.run()
+    assert not at.exception
+    assert "No access" in at.error[0].value
+    assert not [m for m in at.markdown if m.value.startswith("### Report")] and not at.get("html")[1:]
+
+
+def test_no_data_when_the_app_was_not_started_with_a_token(tmp_path, monkeypatch):
+    make_store(tmp_path).close()
+    monkeypatch.setenv("RADLABEL_REVIEW_STORE", str(tmp_path / "review.db"))
+    monkeypatch.delenv("RADLABEL_REVIEW_TOKEN", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["token"] = ""
+    at.run()
+    assert "No access" in at.error[0].value
 
 
 def header(at) -> str:

@@ -7,6 +7,7 @@ a missing browser is a failure, so the test can never silently stop running ther
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -79,7 +80,10 @@ def running_app(tmp_path):
                 pass
             assert time.monotonic() < deadline, "app did not come up in 120 s"
             time.sleep(0.5)
-        yield chromium, url, db, tmp_path
+        # the page needs the per-launch token the command printed (review/guard.py)
+        printed = re.search(r"review app on (http://\S+)", (tmp_path / "app.log").read_text())
+        assert printed and printed.group(1).startswith(url + "/?token="), "no tokened URL printed"
+        yield chromium, printed.group(1), db, tmp_path
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
