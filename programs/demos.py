@@ -1,26 +1,52 @@
-"""Hand-written demonstrations for the judge (our own sentences, not from any dataset).
+"""Demonstrations for the judge, chosen for the ontology (our own sentences, not from any dataset).
 
-They seed the default program; `radlabel compile` replaces them with optimized ones.
+The default demos live in ``radlabel/resources/judge_demos.yaml``, each tagged with its class. A
+judge gets the demos whose class is in its ontology; an ontology that shares none of them (head CT,
+knee MRI, ...) gets three demos built from its own class names instead, one per judged state, so no
+chest sentence is shown to a judge of another modality. `radlabel compile` replaces them with
+optimized ones.
 """
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
 import dspy
+import yaml
 
-JUDGE_DEMOS = [
-    dict(finding="Cardiomegaly: the heart is larger than normal.",
-         sentences="The heart is mildly enlarged, unchanged from the prior study.", state="present"),
-    dict(finding="Pleural Effusion: fluid in the pleural space.",
-         sentences="No focal consolidation, pleural effusion or pneumothorax.", state="absent"),
-    dict(finding="Pneumonia: infection of the lung.",
-         sentences="Patchy right basilar opacity may represent atelectasis or early pneumonia.",
-         state="uncertain"),
-    dict(finding="Opacity: an area of lung whiter than it should be.",
-         sentences="Streaky left basilar opacity, likely atelectasis.", state="present"),
-    dict(finding="Pleural Effusion: fluid in the pleural space.",
-         sentences="Small left pleural effusion. No right effusion.", state="present"),
-    dict(finding="Opacity: an area of lung whiter than it should be.",
-         sentences="Hazy right basilar opacity which could reflect pneumonia versus aspiration.",
-         state="present"),
-]
+MIN_DEMOS = 3
 
 
-def judge_demos() -> list[dspy.Example]:
-    return [dspy.Example(**d).with_inputs("finding", "sentences") for d in JUDGE_DEMOS]
+@lru_cache(maxsize=1)
+def default_demo_rows() -> tuple[dict, ...]:
+    text = resources.files("radlabel").joinpath("resources/judge_demos.yaml").read_text(encoding="utf-8")
+    return tuple(yaml.safe_load(text)["demos"])
+
+
+def _example(finding: str, sentences: str, state: str) -> dspy.Example:
+    return dspy.Example(finding=finding, sentences=sentences, state=state).with_inputs("finding", "sentences")
+
+
+def synthetic_demos(ontology) -> list[dspy.Example]:
+    """One present, one absent, one uncertain demo from the ontology's own first classes."""
+    classes = list(ontology.finding_classes)[:MIN_DEMOS]
+    if not classes:
+        return []
+    templates = [("{n}.", "present"), ("No {l}.", "absent"), ("Possible {l}.", "uncertain")]
+    out = []
+    for i, (tmpl, state) in enumerate(templates):
+        c = classes[i % len(classes)]
+        out.append(_example(f"{c.name}: {c.definition}", tmpl.format(n=c.name, l=c.name.lower()), state))
+    return out
+
+
+def judge_demos(ontology=None) -> list[dspy.Example]:
+    """Default demos: all of the file's (no ontology), else those of the ontology's classes, else
+    synthetic ones from the ontology's class names."""
+    rows = default_demo_rows()
+    if ontology is not None:
+        names = {c.name for c in ontology.finding_classes}
+        rows = tuple(r for r in rows if r["class"] in names)
+        if not rows:
+            return synthetic_demos(ontology)
+    return [_example(f"{r['class']}: {r['definition']}", r["sentences"], r["state"]) for r in rows]

@@ -36,12 +36,19 @@ class Labeler:
         judge: for "mentions": "ambiguous" (default), "all" or "none" (rules only, no LM).
         retriever: optional CandidateRetriever for large ontologies.
         program: directory of a compiled program (`radlabel compile -o DIR`).
+        scorer: for "mentions": "likelihood" (default; the judge reads the LM's own state
+            probabilities, falling back to generation where the LM gives none) or "generate".
+        calibrate: divide out the judge's content-free prior per class (Zhao et al. 2021).
+        judge_cache: a path, True (default: ``RADLABEL_JUDGE_CACHE`` or
+            ``<cache_dir>/judgments.sqlite``) or False: judge answers are reused per (class,
+            normalised sentences, program, model); only hashes and answers are stored.
     """
 
     max_report_chars = MAX_REPORT_CHARS
 
     def __init__(self, classes=None, lm=None, *, strategy: str = "mentions", judge: str = "ambiguous",
-                 retriever=None, program: str | Path | None = None, api_base: str | None = None):
+                 retriever=None, program: str | Path | None = None, api_base: str | None = None,
+                 scorer: str = "likelihood", calibrate: bool = False, judge_cache=True):
         self.ontology = classes if isinstance(classes, Ontology) else Ontology.load(classes)
         if strategy not in STRATEGIES:
             raise InputError(f"strategy must be one of {', '.join(STRATEGIES)}", field="strategy")
@@ -49,7 +56,9 @@ class Labeler:
         if strategy == "full":
             self.program = FullReportLabeler(self.ontology)
         else:
-            self.program = MentionLabeler(self.ontology, judge=judge, retriever=retriever)
+            self.program = MentionLabeler(self.ontology, judge=judge, retriever=retriever,
+                                          scorer=scorer, calibrate=calibrate,
+                                          cache=_open_cache(judge_cache) if judge != "none" else None)
         self.program_dir = None
         if program is not None:
             self.load_program(program)
@@ -89,8 +98,11 @@ class Labeler:
     @property
     def program_hash(self) -> str:
         state = self.program.dump_state() if hasattr(self.program, "dump_state") else {}
-        blob = json.dumps({"state": state, "strategy": self.strategy, "judge": self.judge,
-                           "classes": self.ontology.hash}, sort_keys=True, default=str)
+        info = {"state": state, "strategy": self.strategy, "judge": self.judge,
+                "classes": self.ontology.hash}
+        if isinstance(self.program, MentionLabeler) and self.program.scorer != "generate":
+            info.update(scorer=self.program.scorer, calibrate=self.program.calibrate)
+        blob = json.dumps(info, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     # -- labelling -----------------------------------------------------------------------
@@ -112,6 +124,8 @@ class Labeler:
             except (LabelingFailed, InvalidAnswer) as e:
                 return _failed(id, meta, str(e), t0, usage)
         tokens, calls = _usage_totals(usage)
+        extra = getattr(pred, "extra_usage", None) or {}
+        tokens, calls = tokens + extra.get("tokens", 0), calls + extra.get("calls", 0)
         return LabelRecord(id=id, labels=pred.states, evidence=pred.evidence,
                            meta=LabelMeta(**meta, latency_s=round(time.perf_counter() - t0, 3),
                                           tokens=tokens, lm_calls=calls, status="ok",
@@ -148,6 +162,20 @@ class Labeler:
         kwargs.setdefault("strategy", info.get("strategy", "mentions"))
         kwargs.setdefault("judge", info.get("judge", "ambiguous"))
         return cls(program=d, **kwargs)
+
+
+def _open_cache(spec):
+    """A JudgmentCache for ``spec`` (path, True = default location, False/None = none)."""
+    from radlabel.programs.judge_cache import JudgmentCache, default_path
+
+    if spec is None or spec is False:
+        return None
+    if spec is True:
+        path = default_path()
+        return JudgmentCache(path) if path is not None else None
+    if isinstance(spec, (str, Path)):
+        return JudgmentCache(spec)
+    return spec
 
 
 def _usage_totals(usage) -> tuple[int, int]:

@@ -43,10 +43,16 @@ def normalise(logprobs: Sequence[float]) -> list[float]:
 
 def option_logprobs(lm, prompt, options: Sequence[str]) -> list[float] | None:
     """Raw log-probability of each option (None when the LM cannot tell)."""
+    return option_logprobs_usage(lm, prompt, options)[0]
+
+
+def option_logprobs_usage(lm, prompt, options: Sequence[str]) -> tuple[list[float] | None, int]:
+    """(log-probabilities or None, prompt tokens the call cost)."""
     msgs = _messages(prompt)
     eng = _engine(lm)
     if eng is not None:
-        return eng.option_logprobs(msgs, list(options))
+        lps = eng.option_logprobs(msgs, list(options))
+        return lps, int(getattr(eng, "last_prompt_tokens", 0) or 0)
     return _server_logprobs(lm, msgs, options)
 
 
@@ -84,11 +90,11 @@ def content_free_prior(lm, make_prompt, options: Sequence[str],
     return {k: v / len(inputs) for k, v in acc.items()}
 
 
-def _server_logprobs(lm, msgs, options) -> list[float] | None:
+def _server_logprobs(lm, msgs, options) -> tuple[list[float] | None, int]:
     """top_logprobs of a one-token completion from an OpenAI-compatible server, else None."""
     model = getattr(lm, "model", None)
     if not isinstance(model, str) or model.startswith("llamacpp/"):
-        return None
+        return None, 0
     kwargs = dict(getattr(lm, "kwargs", {}) or {})
     call = {k: kwargs[k] for k in ("api_base", "api_key") if kwargs.get(k)}
     try:
@@ -99,8 +105,9 @@ def _server_logprobs(lm, msgs, options) -> list[float] | None:
         content = out.choices[0].logprobs["content"] if isinstance(out.choices[0].logprobs, dict) \
             else out.choices[0].logprobs.content
         top = content[0]["top_logprobs"] if isinstance(content[0], dict) else content[0].top_logprobs
+        tokens = int(getattr(getattr(out, "usage", None), "total_tokens", 0) or 0)
     except Exception:
-        return None
+        return None, 0
     seen: dict[str, float] = {}
     for t in top:
         tok = (t["token"] if isinstance(t, dict) else t.token).strip().lower()
@@ -108,7 +115,7 @@ def _server_logprobs(lm, msgs, options) -> list[float] | None:
         if tok and tok not in seen:
             seen[tok] = float(lp)
     if not seen:
-        return None
+        return None, tokens
     floor = min(seen.values()) - 1.0
     out_lps = []
     for o in options:
@@ -116,5 +123,5 @@ def _server_logprobs(lm, msgs, options) -> list[float] | None:
         hits = [lp for tok, lp in seen.items() if o.startswith(tok) or tok.startswith(o)]
         out_lps.append(max(hits) if hits else floor)
     if all(lp == floor for lp in out_lps):
-        return None
-    return out_lps
+        return None, tokens
+    return out_lps, tokens
