@@ -19,7 +19,7 @@ import uuid
 import streamlit as st
 
 from radlabel.review.export import reviewed_records, to_csv_text, to_jsonl_text
-from radlabel.review.guard import HOSTS_ENV, TOKEN_ENV, cookie_name, token_matches
+from radlabel.review.guard import HOSTS_ENV, TOKEN_ENV, cookie_name, host_allowed, token_matches
 from radlabel.review.queue import TIER_NAMES
 from radlabel.review.render import report_html
 from radlabel.review.store import ReviewStore
@@ -164,7 +164,7 @@ def access_ok() -> bool:
     hosts = [h.strip().lower() for h in os.environ.get(HOSTS_ENV, "").split(",") if h.strip()]
     headers = st.context.headers
     host = headers.get("Host") if headers else None
-    if host is not None and host.lower() not in hosts:
+    if host is not None and not host_allowed(host, hosts):
         return False
     given = st.query_params.get("token")
     cookie = (st.context.cookies or {}).get(cookie_name(hosts))

@@ -3,11 +3,12 @@
 Reports are PHI and the app has no login, so `radlabel review` makes a secret token per launch
 and prints it in the URL (as Jupyter does). Every HTTP request and websocket upgrade must
 
-* carry a ``Host`` header naming the address the app was started on (``127.0.0.1:PORT``,
-  ``localhost:PORT``, ``[::1]:PORT`` or the ``--host`` given): a DNS-rebinding page sends its
-  own name (``Host: evil.example``) and is refused, so it can read nothing;
-* carry no ``Origin`` other than those same addresses (a websocket from another page is
-  refused before the upgrade);
+* carry a ``Host`` header whose name is one the app was started on (``127.0.0.1``,
+  ``localhost``, ``[::1]`` or the ``--host`` given; any port, so ``ssh -L 9000:127.0.0.1:8501``
+  works): a DNS-rebinding page sends its own name (``Host: evil.example:8501``) and is refused,
+  so it can read nothing;
+* carry no ``Origin`` but the page's own (``http://`` + that Host): a websocket or fetch from
+  any other page, another local port included, is refused before the upgrade;
 * carry the token, as ``?token=`` (first visit; answered with an HttpOnly SameSite=Strict
   cookie) or as that cookie (the page's assets and its websocket).
 
@@ -39,6 +40,27 @@ def allowed_hosts(host: str, port: int) -> list[str]:
     return [f"{n}:{port}".lower() for n in names]
 
 
+def host_name(host_header: str) -> str | None:
+    """'name' of a Host header 'name[:port]' (lower-case; IPv6 in brackets), None if malformed."""
+    h = host_header.strip().lower()
+    if h.startswith("["):
+        end = h.find("]")
+        name, rest = h[:end + 1], h[end + 1:]
+        if end < 0:
+            return None
+    else:
+        name, _, port = h.partition(":")
+        rest = ":" + port if _ else ""
+    if rest and not (rest[0] == ":" and rest[1:].isdigit()):
+        return None
+    return name or None
+
+
+def host_allowed(host_header: str | None, hosts: list[str]) -> bool:
+    names = {host_name(h) for h in hosts}
+    return bool(host_header) and host_name(host_header) in names - {None}
+
+
 def cookie_name(hosts: list[str]) -> str:
     """Per port: browsers share cookies between the ports of one host."""
     port = hosts[0].rsplit(":", 1)[-1] if hosts else "0"
@@ -57,7 +79,6 @@ class AccessGuard:
         self.token = token if token is not None else os.environ.get(TOKEN_ENV)
         env_hosts = [h.strip().lower() for h in os.environ.get(HOSTS_ENV, "").split(",") if h.strip()]
         self.hosts = [h.lower() for h in hosts] if hosts is not None else env_hosts
-        self.origins = {f"http://{h}" for h in self.hosts} | {f"https://{h}" for h in self.hosts}
         self.cookie = cookie_name(self.hosts)
 
     async def __call__(self, scope, receive, send):
@@ -71,10 +92,12 @@ class AccessGuard:
             headers[key] = v.decode("latin-1")
         if not self.token or not self.hosts:
             return await self._deny(scope, receive, send, 503, "not started by `radlabel review`")
-        if headers.get("host", "").lower() not in self.hosts:
+        host = headers.get("host", "")
+        if not host_allowed(host, self.hosts):
             return await self._deny(scope, receive, send, 421, "unknown Host")
         origin = headers.get("origin")
-        if origin is not None and origin.lower() not in self.origins:
+        if origin is not None and origin.lower() not in (f"http://{host.lower()}",
+                                                          f"https://{host.lower()}"):
             return await self._deny(scope, receive, send, 403, "cross-origin request")
         if scope["type"] == "http" and scope.get("path") in OPEN_PATHS:
             return await self.app(scope, receive, send)

@@ -15,7 +15,7 @@ import pytest
 from review_data import write_labels
 from test_review_browser import CHROMIUM_ARGS, WAIT_MS, _free_port, running_app  # noqa: F401
 
-from radlabel.review.guard import AccessGuard, allowed_hosts
+from radlabel.review.guard import AccessGuard, allowed_hosts, host_allowed
 
 
 def _get(port, path, host=None, headers=None):
@@ -60,7 +60,13 @@ def test_http_needs_the_host_and_the_token(running_app):
     assert _get(port, "/")[0] == 403                                   # no token
     assert _get(port, "/?token=not-the-token")[0] == 403
     assert _get(port, f"/?token={token}", host=f"evil.example:{port}")[0] == 421  # rebinding
-    assert _get(port, f"/?token={token}", host="127.0.0.1:1")[0] == 421
+    assert _get(port, f"/?token={token}", host=f"127.0.0.1.evil.example:{port}")[0] == 421
+    assert _get(port, f"/?token={token}", host=f"127.0.0.1:{port}@evil.example")[0] == 421
+    assert _get(port, f"/?token={token}", host="localhost:9000")[0] == 200  # ssh -L 9000:...
+    # Origin must be the page's own: another site, or another local port, is refused
+    assert _get(port, f"/?token={token}", headers={"Origin": f"http://localhost:{port}"})[0] == 403
+    assert _get(port, f"/?token={token}", headers={"Origin": "http://127.0.0.1:3000"})[0] == 403
+    assert _get(port, f"/?token={token}", headers={"Origin": f"http://{here}"})[0] == 200
     assert _get(port, f"/?token={token}", headers={"Origin": "http://evil.example"})[0] == 403
     status, headers, body = _get(port, f"/?token={token}")
     assert status == 200 and b"<html" in body.lower()
@@ -145,6 +151,10 @@ def _call(guard, *, kind="http", path="/", host="127.0.0.1:8501", query=b"", hea
 def test_gate_fails_closed_and_refuses_duplicate_host():
     hosts = allowed_hosts("127.0.0.1", 8501)
     assert hosts == ["127.0.0.1:8501", "localhost:8501", "[::1]:8501"]
+    assert host_allowed("LOCALHOST:9000", hosts) and host_allowed("[::1]", hosts)
+    for bad in ("evil.example:8501", "127.0.0.1:x", "[::1", "127.0.0.1:8501:1", "", None,
+                "localhost.evil.example"):
+        assert not host_allowed(bad, hosts), bad
     reached, sent = _call((None, hosts), query=b"token=x")       # started without a token
     assert not reached and sent[0]["status"] == 503
     reached, sent = _call(("t", hosts), query=b"token=t", headers=[("host", "evil.example")])
