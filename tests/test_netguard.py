@@ -218,3 +218,40 @@ def test_allow_remote_from_a_config_file_is_announced(tmp_path, capsys):
     # without allow_remote the file's remote host is refused
     with pytest.raises(InputError, match="PHI"):
         load_config(f).check_privacy()
+
+
+def test_a_proxy_in_the_environment_never_sees_a_loopback_chroma_server(tmp_path):
+    pytest.importorskip("chromadb")
+    from test_retrieval_server import CHROMA, _free_port
+
+    if CHROMA is None:
+        pytest.skip("the chroma CLI is not installed")
+    proxy = _Counter()
+    port = _free_port()
+    log = open(tmp_path / "chroma.log", "wb")
+    srv = subprocess.Popen([CHROMA, "run", "--path", str(tmp_path / "srv"), "--host", "127.0.0.1",
+                            "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                           env=dict(os.environ, HOME=str(tmp_path), ANONYMIZED_TELEMETRY="False"))
+    try:
+        code = textwrap.dedent(f"""
+            import time
+            from radlabel.retrieval.store import open_store
+            for _ in range(120):
+                try:
+                    s = open_store(url="http://127.0.0.1:{port}")
+                    break
+                except Exception:
+                    time.sleep(0.5)
+            s.client.get_or_create_collection("proxy-check", embedding_function=None)
+            print(sorted(s.list_collections()))
+        """)
+        out = subprocess.run([sys.executable, "-c", code], env=_env_with_proxy(proxy.port),
+                             capture_output=True, text=True, timeout=240)
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert "proxy-check" in out.stdout
+        assert proxy.connects == 0
+    finally:
+        srv.terminate()
+        srv.wait(timeout=30)
+        log.close()
+        proxy.sock.close()
