@@ -1,0 +1,658 @@
+"""`radlabel classes expand`: an optimizer of the ontology. The corpus and the LM supply the
+vocabulary a names-only class file lacks.
+
+A class file written as people write it (a name and a one-line definition per class) matches a
+class only where a report uses its name. ``expand_ontology`` learns, once per ontology and corpus,
+the other wordings the user's own reports use, and writes them into an ordinary class file as
+``learned:`` phrases with provenance (see ``radlabel.ontology``). Per class:
+
+(a) **mine** candidate phrases from the unlabelled reports: 1-4 word n-grams of finding and
+    impression sentences (``radlabel.sections``) that neither start nor end with a function word
+    or a negation cue (noun-chunk-like spans), occurring in at least ``min_count`` reports. They
+    are ranked by embedding similarity to the class (the packaged sentence encoder,
+    ``retrieval.embeddings``), by how their contexts (the words of the sentences they occur in)
+    resemble the contexts of the class's current vocabulary (its name, or the terms of its
+    definition when the name never occurs), and by frequency. Phrases that already contain the
+    class's vocabulary or another class's are skipped; the top ``top_k`` go to the LM.
+(b) **judge in context**: the LM reads one corpus sentence holding the phrase and answers
+    "in this sentence, does <phrase> name <class>?" yes/no. With a likelihood-capable LM
+    (the embedded model, servers with logprobs) this is one forward pass scored by
+    ``programs.likelihood.score_options`` with content-free calibration; otherwise a
+    ``dspy.Predict`` with a ``Literal["yes", "no"]`` output.
+(c) **propose variants**: the LM lists abbreviations and lexical variants of the class name; only
+    those that occur in the corpus (as phrases, through the same matcher the labeller uses) are
+    judged like (b) and kept.
+(d) **normal phrases**: short, frequent sentences with a generic normality word ("normal",
+    "unremarkable", "clear", ...) that mention no class, ranked by embedding similarity, are put
+    to the LM: "does this sentence state that there is no <class>?" yes/no.
+
+Cost is bounded: at most ``top_k + max_variants`` yes/no scorings, one short generation and
+``max_normal`` scorings per class, whatever the corpus size. Every LM answer is appended to a
+cache file next to the output (``EXPANDED.yaml.cache.jsonl``) as soon as it is known, keyed by the
+model and the exact prompt, so an interrupted run resumes where it stopped and a rerun is free.
+Temperature 0 and sorted candidate lists make the run deterministic.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal
+
+import numpy as np
+
+from radlabel.errors import InputError
+from radlabel.ontology import ClassDef, LearnedPhrase, Ontology, phrase_pattern
+from radlabel.sections import report_sentences
+
+# Generic English: function words and negation/hedge cues a mined phrase may not start or end
+# with. Nothing here is specific to a modality.
+FUNCTION_WORDS = frozenset("""
+a an the and or but nor of in on at to for from by with within without into onto over under
+above below between along across than then there here this that these those it its is are was
+were be been being has have had do does did can could may might will would shall should must
+as if so such very more most less least also again further both each either neither other any
+all some no not none nor few many much which who whom whose what when where while how why
+per via s vs versus which one two three four five six seven eight nine ten i ii iii
+is are seen noted identified demonstrated visualized shown present appear appears appearing
+again now new old compared comparison prior previous previously since unchanged stable
+""".split())
+NEGATION_WORDS = frozenset("""
+no not without negative free absent absence denies denied rule ruled exclude excluded
+possible possibly probable probably likely unlikely suspect suspected suspicious questionable
+cannot cant may might could concern concerning consider considered versus
+""".split())
+NORMAL_WORDS = ("normal", "normally", "unremarkable", "clear", "intact", "within normal limits",
+                "preserved", "maintained", "patent", "symmetric", "midline", "negative")
+_NORMAL_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, NORMAL_WORDS)) + r")\b")
+TOKEN = r"(?u)\b[a-z][a-z0-9]*(?:[-'/][a-z0-9]+)*\b"
+CACHE_SUFFIX = ".cache.jsonl"
+YES_NO = ("yes", "no")
+
+
+@dataclass
+class ExpandSettings:
+    top_k: int = 6            # mined candidates judged per class
+    max_variants: int = 4     # LM-proposed variants (found in the corpus) judged per class
+    max_normal: int = 3       # normal-phrase candidates judged per class
+    max_n: int = 4            # longest n-gram mined
+    min_count: int = 2        # reports a phrase must occur in
+    min_similarity: float = 0.3  # embedding similarity floor for a mined candidate
+    accept: float = 0.5       # calibrated P(yes) needed to accept
+    variants: bool = True     # step (c)
+    normal: bool = True       # step (d)
+    max_pool: int = 20000     # most frequent n-grams embedded
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ExpandSummary:
+    lm_calls: int = 0
+    cached_calls: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    reports: int = 0
+    sentences: int = 0
+    candidates: int = 0
+    added: dict[str, dict[str, int]] = field(default_factory=dict)
+    rejected_not_in_corpus: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def minutes(self) -> float:
+        return round(self.seconds / 60, 2)
+
+    def as_dict(self) -> dict:
+        return {"lm_calls": self.lm_calls, "cached_calls": self.cached_calls, "tokens": self.tokens,
+                "minutes": self.minutes, "reports": self.reports, "sentences": self.sentences,
+                "candidates": self.candidates, "added": self.added,
+                "phrases_added": sum(sum(v.values()) for v in self.added.values()),
+                "rejected_not_in_corpus": self.rejected_not_in_corpus}
+
+
+# -- corpus -------------------------------------------------------------------------------------
+@dataclass
+class Corpus:
+    """Distinct finding/impression sentences of the reports, with the reports they occur in."""
+
+    sentences: list[str]           # distinct, as written (first occurrence)
+    reports_of: list[list[str]]    # report ids per distinct sentence
+    n_reports: int
+
+    @classmethod
+    def from_reports(cls, reports: Iterable) -> "Corpus":
+        index: dict[str, int] = {}
+        sentences, reports_of, n = [], [], 0
+        for r in reports:
+            rid, text = (r.id, r.text) if hasattr(r, "id") else (str(r["id"]), r["text"])
+            n += 1
+            for s in report_sentences(text or ""):
+                key = " ".join(s.text.lower().split())
+                if not re.search(r"[a-z]", key):
+                    continue
+                i = index.get(key)
+                if i is None:
+                    i = index[key] = len(sentences)
+                    sentences.append(s.text)
+                    reports_of.append([])
+                if not reports_of[i] or reports_of[i][-1] != str(rid):
+                    reports_of[i].append(str(rid))
+        if not sentences:
+            raise InputError(f"the corpus has no finding or impression sentences ({n} reports): "
+                             "expansion learns from the user's own reports", field="reports")
+        return cls(sentences, reports_of, n)
+
+    def occurrences(self, pattern: re.Pattern) -> tuple[int, str | None, list[int]]:
+        """(reports containing, one example report id, indexes of the distinct sentences)."""
+        ids: set[str] = set()
+        hits = []
+        for i, s in enumerate(self.sentences):
+            if pattern.search(s):
+                hits.append(i)
+                ids.update(self.reports_of[i])
+        example = min(ids, key=_id_key) if ids else None
+        return len(ids), example, hits
+
+
+def _id_key(x: str):
+    return (len(x), x)
+
+
+def _phrase_ok(words: list[str]) -> bool:
+    if words[0] in FUNCTION_WORDS or words[-1] in FUNCTION_WORDS:
+        return False
+    if any(w in NEGATION_WORDS for w in words):
+        return False
+    if sum(len(w) for w in words) < 3 or all(not w.isalpha() for w in words):
+        return False
+    if _NORMAL_RE.search(" ".join(words)):
+        return False  # "lungs are clear" says something is absent; step (d) handles those
+    return True
+
+
+# -- LM answers, cached -----------------------------------------------------------------------
+class _Cache:
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.data: dict[str, object] = {}
+        if path and path.exists():
+            with path.open(encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        rec = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # a line cut short by an interruption: asked again
+                    self.data[rec["key"]] = rec["value"]
+
+    def get(self, key):
+        return self.data.get(key)
+
+    def put(self, key, value) -> None:
+        self.data[key] = value
+        if self.path:
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({"key": key, "value": value}) + "\n")
+                f.flush()
+
+
+class _Asker:
+    """Yes/no and list questions to the LM, each answered once per (model, prompt)."""
+
+    def __init__(self, lm, cache: _Cache, summary: ExpandSummary):
+        self.lm, self.cache, self.summary = lm, cache, summary
+        self.model = str(getattr(lm, "model", type(lm).__name__))
+        self._likelihood = None  # unknown until tried
+        self._prior = None
+
+    def _key(self, kind: str, prompt: str) -> str:
+        return hashlib.sha256(f"{self.model}\x00{kind}\x00{prompt}".encode()).hexdigest()[:32]
+
+    def _scored(self, prompt: str) -> dict | None:
+        if self._likelihood is False:
+            return None
+        try:
+            from radlabel.programs.likelihood import score_options
+        except ImportError:
+            self._likelihood = False
+            return None
+        p = score_options(self.lm, prompt, list(YES_NO))
+        self._likelihood = p is not None
+        if p is not None:
+            self._count(getattr(self._engine(), "last_prompt_tokens", 0) or len(prompt) // 4)
+        return p
+
+    def _engine(self):
+        return getattr(self.lm, "_engine_spec", None) or getattr(self.lm, "engine", None)
+
+    def _count(self, tokens: int) -> None:
+        self.summary.lm_calls += 1
+        self.summary.tokens += int(tokens)
+
+    def prior(self, make_prompt) -> dict | None:
+        """Content-free prior of yes/no for this prompt shape (Zhao et al. 2021)."""
+        key = self._key("prior", make_prompt("N/A"))
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.summary.cached_calls += 1
+            return hit or None
+        acc = None
+        for x in ("N/A", "", "[MASK]"):
+            p = self._scored(make_prompt(x))
+            if p is None:
+                break
+            acc = p if acc is None else {k: acc[k] + p[k] for k in acc}
+        prior = {k: v / 3 for k, v in acc.items()} if acc and self._likelihood else {}
+        self.cache.put(key, prior)
+        return prior or None
+
+    def yes(self, prompt: str, prior: dict | None = None) -> float:
+        """Calibrated probability that the answer is yes."""
+        key = self._key("yesno", prompt)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.summary.cached_calls += 1
+            p = hit
+        else:
+            p = self._scored(prompt)
+            if p is None:
+                p = {"yes": 1.0 if self._generate_yes_no(prompt) else 0.0, "no": 0.0}
+                p["no"] = 1.0 - p["yes"]
+            self.cache.put(key, p)
+        if prior and set(p) == set(YES_NO):
+            from radlabel.programs.likelihood import calibrate
+
+            p = calibrate(p, prior)
+        return float(p["yes"])
+
+    def _generate_yes_no(self, prompt: str) -> bool:
+        import dspy
+
+        class YesNo(dspy.Signature):
+            """Answer the question about a radiology report sentence with yes or no."""
+
+            question: str = dspy.InputField()
+            answer: Literal["yes", "no"] = dspy.OutputField()
+
+        out = self._predict(dspy.Predict(YesNo), question=prompt)
+        return str(getattr(out, "answer", "no")).strip().lower().startswith("y")
+
+    def variants(self, cls: ClassDef) -> list[str]:
+        import dspy
+
+        class ProposeVariants(dspy.Signature):
+            """List the abbreviations, synonyms and spelling or lexical variants that radiology
+            reports use for this finding, as a comma-separated list of short phrases."""
+
+            finding: str = dspy.InputField()
+            definition: str = dspy.InputField()
+            variants: str = dspy.OutputField(desc="comma-separated short phrases")
+
+        key = self._key("variants", f"{cls.name}\x00{cls.definition}")
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.summary.cached_calls += 1
+            return list(hit)
+        out = self._predict(dspy.Predict(ProposeVariants), finding=cls.name,
+                            definition=cls.definition)
+        text = str(getattr(out, "variants", "") or "")
+        found = [p.strip(" .;:\"'()[]") for p in re.split(r"[,;\n]|\bor\b", text)]
+        found = [p for p in dict.fromkeys(found) if p and len(p) <= 60][:12]
+        self.cache.put(key, found)
+        return found
+
+    def _predict(self, module, **kw):
+        import dspy
+        from dspy.utils.usage_tracker import track_usage
+
+        with dspy.context(lm=self.lm), track_usage() as usage:
+            try:
+                out = module(**kw)
+            except Exception:  # an unparseable answer from a small model: counted, no phrase
+                out = None
+        n_entries = 0
+        for entries in usage.usage_data.values():
+            for e in entries:
+                n_entries += 1
+                self.summary.tokens += int(e.get("total_tokens") or
+                                           (e.get("prompt_tokens", 0) + e.get("completion_tokens", 0)))
+        self.summary.lm_calls += max(n_entries, 1)
+        return out
+
+
+# -- prompts ------------------------------------------------------------------------------------
+def names_prompt(cls: ClassDef, sentence: str, phrase: str) -> str:
+    return ("You check the vocabulary of a radiology labelling system.\n"
+            f"Finding: {cls.name}. Definition: {cls.definition}\n"
+            f'Report sentence: "{sentence}"\n'
+            f'Question: in this sentence, does the phrase "{phrase}" name the finding '
+            f"{cls.name} (the finding itself or a kind of it, not a different finding, an organ or "
+            "a location)? Answer yes or no.")
+
+
+def normal_prompt(cls: ClassDef, sentence: str) -> str:
+    return ("You check the vocabulary of a radiology labelling system.\n"
+            f"Finding: {cls.name}. Definition: {cls.definition}\n"
+            f'Report sentence: "{sentence}"\n'
+            f"Question: does this sentence, on its own, state that there is no {cls.name}? "
+            "Answer yes or no.")
+
+
+# -- the program --------------------------------------------------------------------------------
+class OntologyExpander:
+    """Mining and ranking (no LM) plus the LM steps; see the module docstring."""
+
+    def __init__(self, ontology: Ontology, corpus: Corpus, *, embedder=None,
+                 settings: ExpandSettings | None = None, embedding_cache: str | Path | None = None):
+        self.ontology, self.corpus = ontology, corpus
+        self.embedding_cache = Path(embedding_cache) if embedding_cache else None
+        self.settings = settings or ExpandSettings()
+        self._embedder = embedder
+        self._mine()
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from radlabel.retrieval.embeddings import get_embedder
+
+            self._embedder = get_embedder()
+        return self._embedder
+
+    def _mine(self) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        s = self.settings
+        sents = [x.lower() for x in self.corpus.sentences]
+        weights = np.array([len(r) for r in self.corpus.reports_of], dtype=np.float64)
+        vec = CountVectorizer(ngram_range=(1, s.max_n), token_pattern=TOKEN, binary=True,
+                              lowercase=True, dtype=np.float32)
+        P = vec.fit_transform(sents).tocsc()  # distinct sentences x n-grams
+        vocab = vec.get_feature_names_out()
+        freq = np.asarray(P.T @ weights).ravel()  # sentence occurrences ~ reports
+        keep = [j for j in np.argsort(-freq, kind="stable")
+                if freq[j] >= s.min_count and _phrase_ok(vocab[j].split())][: s.max_pool]
+        keep.sort(key=lambda j: (-freq[j], vocab[j]))
+        self.phrases = [str(vocab[j]) for j in keep]
+        self.freq = freq[keep]
+        self.P = P[:, keep].tocsc()
+        # contexts: the words of the sentences a phrase occurs in (tf-idf, L2-normalised)
+        words = [j for j, v in enumerate(vocab) if " " not in v and v not in FUNCTION_WORDS]
+        X = P[:, words].tocsr()
+        df = np.asarray((X > 0).sum(axis=0)).ravel()
+        self.idf = np.log((1 + X.shape[0]) / (1 + df)) + 1.0
+        self.X = X
+        C = (self.P.T @ X).tocsr().astype(np.float64)
+        self.C = _l2_rows(C.multiply(self.idf).tocsr())
+        self._vecs = None
+
+    @property
+    def vecs(self) -> np.ndarray:
+        if self._vecs is None:
+            self._vecs = self.embed(self.phrases)
+        return self._vecs
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embeddings through the on-disk cache (``embedding_cache``): a resumed run, or another
+        ontology on the same corpus, does not encode the same phrases again."""
+        cache = self.embedding_cache
+        if cache is None:
+            return self.embedder.embed(texts)
+        if not hasattr(self, "_emb_store"):
+            self._emb_store = {}
+            if cache.exists():
+                with np.load(cache, allow_pickle=False) as z:
+                    self._emb_store = dict(zip(z["texts"].tolist(), z["vecs"]))
+        missing = [t for t in dict.fromkeys(texts) if t not in self._emb_store]
+        if missing:
+            for t, v in zip(missing, self.embedder.embed(missing)):
+                self._emb_store[t] = v
+            keys = sorted(self._emb_store)
+            tmp = cache.with_name(cache.name + ".tmp.npz")
+            np.savez(tmp, texts=np.array(keys), vecs=np.stack([self._emb_store[k] for k in keys]))
+            tmp.replace(cache)
+        return np.stack([self._emb_store[t] for t in texts]) if texts else np.zeros((0, 1))
+
+    def _matches(self, pat: re.Pattern | None, phrase: str) -> bool:
+        return bool(pat and pat.search(phrase))
+
+    def candidates(self, cls: ClassDef, k: int | None = None) -> list[tuple[str, float]]:
+        """The top mined phrases for ``cls``: (phrase, score), best first."""
+        k = self.settings.top_k if k is None else k
+        if not self.phrases or k <= 0:
+            return []
+        pats = self.ontology.synonym_patterns
+        own = pats.get(cls.name)
+        qs = self.embed([f"{cls.name}: {cls.definition}", cls.name])
+        emb = np.maximum(self.vecs @ qs[0], self.vecs @ qs[1])
+        ctx = self._context_similarity(cls, own)
+        fr = np.log1p(self.freq) / math.log1p(max(self.freq.max(), 1))
+        score = 0.6 * emb + 0.3 * ctx + 0.1 * fr
+        out: list[tuple[str, float]] = []
+        for j in np.argsort(-score, kind="stable"):
+            if len(out) >= k or score[j] <= 0:
+                break
+            p = self.phrases[j]
+            if emb[j] < self.settings.min_similarity:
+                continue
+            if self._matches(own, p) or any(self._matches(pat, p) for n, pat in pats.items()
+                                            if n != cls.name):
+                continue  # already this class's vocabulary, or another class's
+            if any(re.search(phrase_pattern(q), p) or re.search(phrase_pattern(p), q)
+                   for q, _ in out):
+                continue  # "left pleural thickening" after "pleural thickening"
+            out.append((p, float(score[j])))
+        return out
+
+    def _context_similarity(self, cls: ClassDef, own: re.Pattern | None) -> np.ndarray:
+        seed = [i for i, s in enumerate(self.corpus.sentences) if own and own.search(s)]
+        if not seed:  # the name never occurs: the sentences holding its definition's terms
+            terms = [w for w in re.findall(TOKEN, cls.definition.lower())
+                     if w not in FUNCTION_WORDS and len(w) > 3]
+            if terms:
+                pat = re.compile("|".join(phrase_pattern(t) for t in terms), re.IGNORECASE)
+                seed = [i for i, s in enumerate(self.corpus.sentences) if pat.search(s)]
+        if not seed:
+            return np.zeros(len(self.phrases))
+        v = np.asarray(self.X[seed].sum(axis=0)).ravel() * self.idf
+        n = np.linalg.norm(v)
+        if n == 0:
+            return np.zeros(len(self.phrases))
+        return np.asarray(self.C @ (v / n)).ravel()
+
+    def example_sentence(self, phrase: str) -> tuple[str, int, str | None]:
+        """A typical corpus sentence holding ``phrase`` (the most frequent, then shortest),
+        with the reports count and one example report id."""
+        pat = re.compile(phrase_pattern(phrase), re.IGNORECASE)
+        count, example, hits = self.corpus.occurrences(pat)
+        if not hits:
+            return "", 0, None
+        best = min(hits, key=lambda i: (-len(self.corpus.reports_of[i]),
+                                        len(self.corpus.sentences[i]), i))
+        return self.corpus.sentences[best], count, example
+
+    def normal_candidates(self, cls: ClassDef, k: int) -> list[str]:
+        """Short, frequent sentences with a normality word that mention no class."""
+        if k <= 0:
+            return []
+        if not hasattr(self, "_normal_pool"):
+            norm = re.compile(r"\b(?:" + "|".join(map(re.escape, NORMAL_WORDS)) + r")\b", re.I)
+            pats = list(self.ontology.synonym_patterns.values())
+            pool = []
+            for i, s in enumerate(self.corpus.sentences):
+                if len(self.corpus.reports_of[i]) < self.settings.min_count:
+                    continue
+                if len(s.split()) > 10 or not norm.search(s) or any(p.search(s) for p in pats):
+                    continue
+                pool.append(i)
+            pool.sort(key=lambda i: (-len(self.corpus.reports_of[i]), i))
+            self._normal_pool = pool[:400]
+            texts = [self.corpus.sentences[i] for i in self._normal_pool]
+            self._normal_vecs = self.embed(texts) if texts else np.zeros((0, 1))
+        if not self._normal_pool:
+            return []
+        q = self.embed([f"no {cls.name}; {cls.definition}"])[0]
+        sims = self._normal_vecs @ q
+        order = np.argsort(-sims, kind="stable")[:k]
+        return [self.corpus.sentences[self._normal_pool[j]] for j in order
+                if sims[j] >= self.settings.min_similarity]
+
+
+def _l2_rows(M):
+    from sklearn.preprocessing import normalize
+
+    return normalize(M, norm="l2", axis=1, copy=False)
+
+
+def _normal_phrase(sentence: str) -> str:
+    """A sentence as a normal phrase: lower case, final punctuation dropped."""
+    return " ".join(re.sub(r"[.;:!?]+$", "", sentence.strip()).split()).lower()
+
+
+def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = None,
+                    settings: ExpandSettings | None = None, embedder=None, progress: bool = True,
+                    cache_path: str | Path | None = None,
+                    embedding_cache: str | Path | None = None) -> tuple[Ontology, ExpandSummary]:
+    """Expand a class file with vocabulary learned from ``reports``; see the module docstring.
+
+    Args:
+        classes: class file path, bundled set name or an Ontology.
+        reports: a reports file (any format ``radlabel label`` reads) or an iterable of Report /
+            ``{"id", "text"}`` objects. Only text is used: no labels are needed.
+        lm: a `dspy.LM`, an LMConfig or a model string (default: the configured / embedded LM).
+        output: where to write the expanded class file (and, next to it, the answer cache
+            ``OUTPUT.cache.jsonl`` and the phrase-embedding cache ``OUTPUT.cache.jsonl.emb.npz``).
+    Returns the expanded ontology and a summary (LM calls, tokens, minutes, phrases per class).
+    """
+    t0 = time.perf_counter()
+    s = settings or ExpandSettings()
+    onto = classes if isinstance(classes, Ontology) else Ontology.load(classes)
+    if isinstance(reports, (str, Path)):
+        from radlabel.data import iter_reports
+
+        reports = iter_reports(reports)
+    corpus = Corpus.from_reports(reports)
+    summary = ExpandSummary(reports=corpus.n_reports, sentences=len(corpus.sentences))
+    lm = _resolve_lm(lm)
+    if cache_path is None and output is not None:
+        cache_path = Path(str(output) + CACHE_SUFFIX)
+    if embedding_cache is None and cache_path is not None:
+        embedding_cache = Path(str(cache_path) + ".emb.npz")
+    asker = _Asker(lm, _Cache(Path(cache_path) if cache_path else None), summary)
+    ex = OntologyExpander(onto, corpus, embedder=embedder, settings=s,
+                          embedding_cache=embedding_cache)
+    summary.candidates = len(ex.phrases)
+
+    name_prior = normal_prior = None
+    new_classes = []
+    bar = _progress(onto.classes, progress)
+    for cls in bar:
+        if cls.is_normal:
+            new_classes.append(cls)
+            continue
+        if hasattr(bar, "set_postfix_str"):
+            bar.set_postfix_str(cls.name[:30])
+        if name_prior is None:
+            name_prior = asker.prior(lambda x: names_prompt(cls, x, x)) or {}
+        learned = list(cls.learned)
+        have = {lp.phrase.lower() for lp in learned} | {p.lower() for p in cls.match_phrases}
+        added = Counter()
+
+        def judge(phrase: str, sentence: str) -> bool:
+            return asker.yes(names_prompt(cls, sentence, phrase), name_prior) >= s.accept
+
+        # (a) + (b): mined candidates judged in context
+        for phrase, _score in ex.candidates(cls):
+            sentence, count, example = ex.example_sentence(phrase)
+            if not count or phrase.lower() in have:
+                continue
+            if judge(phrase, sentence):
+                learned.append(LearnedPhrase(phrase=phrase, kind="synonym", source="lm",
+                                             count=count, example_id=example))
+                have.add(phrase.lower())
+                added["mined"] += 1
+        # (c): LM-proposed abbreviations and variants, kept only where the corpus has them
+        if s.variants and s.max_variants > 0:
+            judged = 0
+            for v in asker.variants(cls):
+                if judged >= s.max_variants:
+                    break
+                try:
+                    from radlabel.ontology import check_phrase
+
+                    v = check_phrase(v)
+                except ValueError:
+                    continue
+                if v.lower() in have:
+                    continue
+                sentence, count, example = ex.example_sentence(v)
+                if count < 1:
+                    summary.rejected_not_in_corpus.setdefault(cls.name, []).append(v)
+                    continue
+                if any(pat.search(v) for n, pat in onto.synonym_patterns.items() if n != cls.name):
+                    continue  # another class's word
+                judged += 1
+                if judge(v, sentence):
+                    learned.append(LearnedPhrase(phrase=v, kind="synonym", source="lm",
+                                                 count=count, example_id=example))
+                    have.add(v.lower())
+                    added["variants"] += 1
+        # (d): normal phrases
+        if s.normal and s.max_normal > 0:
+            have_normal = {p.lower() for p in cls.all_normal_phrases}
+            for sentence in ex.normal_candidates(cls, s.max_normal):
+                phrase = _normal_phrase(sentence)
+                if phrase in have_normal or not re.search(r"\w", phrase):
+                    continue
+                if normal_prior is None:
+                    normal_prior = asker.prior(lambda x: normal_prompt(cls, x)) or {}
+                if asker.yes(normal_prompt(cls, sentence), normal_prior) >= s.accept:
+                    _, count, example = ex.example_sentence(phrase)
+                    learned.append(LearnedPhrase(phrase=phrase, kind="normal_phrase", source="lm",
+                                                 count=count, example_id=example))
+                    have_normal.add(phrase)
+                    added["normal_phrases"] += 1
+        summary.added[cls.name] = dict(added)
+        new_classes.append(cls.model_copy(update={"learned": learned}))
+
+    expanded = Ontology(new_classes, source=str(output) if output else "<expanded>",
+                        vocabulary=onto.vocabulary)
+    # the result must load as a class file (duplicate names, empty phrases: one clear error)
+    expanded = Ontology.from_yaml(expanded.to_yaml(), source=str(output or "<expanded>"))
+    summary.seconds = time.perf_counter() - t0
+    if output is not None:
+        Path(output).write_text(expanded.to_yaml(header=_header(onto, corpus, asker, s, summary)),
+                                encoding="utf-8")
+    return expanded, summary
+
+
+def _header(onto, corpus, asker, s, summary) -> str:
+    return (f"Expanded by `radlabel classes expand` from {onto.source} on {corpus.n_reports} reports "
+            f"({len(corpus.sentences)} distinct finding sentences) with {asker.model}.\n"
+            f"learned: phrases the corpus and the LM added (source, count of reports, one example "
+            "report id);\nprune freely: the user's synonyms are as written.\n"
+            f"settings: {json.dumps(s.as_dict())}\n"
+            f"cost: {summary.lm_calls} LM calls ({summary.cached_calls} from the cache), "
+            f"{summary.tokens} tokens, {summary.minutes} min")
+
+
+def _resolve_lm(lm):
+    if lm is not None and not isinstance(lm, str) and not hasattr(lm, "model_dump"):
+        return lm
+    from radlabel.lm.config import LMConfig, load_config
+    from radlabel.lm.factory import make_lm
+
+    cfg = lm if isinstance(lm, LMConfig) else load_config(model=lm)
+    return make_lm(cfg)
+
+
+def _progress(items, enabled: bool):
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="expanding classes", unit="class")
