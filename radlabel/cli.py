@@ -25,6 +25,7 @@ AREAS = [
     "radlabel.retrieval.cli",
     "radlabel.review.cli",
     "radlabel.programs.cli",
+    "radlabel.programs.cli_classes",
     "radlabel.eval.cli",
     "radlabel.eval.cli_loop",
     "radlabel.commands_synth",
