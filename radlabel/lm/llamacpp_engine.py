@@ -81,6 +81,7 @@ class LlamaCppEngine:
         prompt = self._render(messages) + answer_prefix
         toks = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         seqs = [llm.tokenize(o.encode("utf-8"), add_bos=False, special=False) for o in options]
+        self.last_prompt_tokens = len(toks)
         with self._lock:
             base = self._logprobs_after(toks)
             if len({s[0] for s in seqs}) == len(seqs):
