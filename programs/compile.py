@@ -93,10 +93,10 @@ class JudgeProgram(dspy.Module):
     Its predictor is named ``judge`` like `MentionLabeler`'s, so the compiled state drops in.
     """
 
-    def __init__(self, demos: bool = True):
+    def __init__(self, demos: bool = True, ontology: Ontology | None = None):
         super().__init__()
         self.judge = dspy.Predict(JudgeFinding)
-        self.judge.demos = judge_demos() if demos else []
+        self.judge.demos = judge_demos(ontology) if demos else []
 
     def forward(self, finding: str, sentences: str) -> dspy.Prediction:
         return self.judge(finding=finding, sentences=sentences)
@@ -280,7 +280,7 @@ def compile_program(gold: GoldSet, optimizer: str = "bootstrap", budget: str | d
     labeler = Labeler(ontology, lm=lm, judge=judge)
     task_lm = labeler.lm
     prompt_lm = proposer_lm(lm, task_lm)
-    student = JudgeProgram()
+    student = JudgeProgram(ontology=ontology)
     with dspy.context(lm=task_lm, adapter=dspy.JSONAdapter()):
         with _Meter() as before_cost:
             before = score_judge(student, score_set, progress=progress)
