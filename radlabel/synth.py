@@ -29,7 +29,7 @@ from radlabel.errors import InputError
 from radlabel.ontology import Ontology
 from radlabel.schema import Report, State
 
-STYLES = ("chest",)
+STYLES = ("chest", "head_ct")
 
 # Share of reports in which the class is present or uncertain (chest X-ray practice, rounded).
 # "No Finding" is the share of wholly normal reports.
@@ -113,6 +113,9 @@ def iter_reports(n: int, seed: int = 0, ontology: Ontology | None = None, style:
         raise InputError(f"n must be a non-negative integer, got {n!r}", field="n")
     if style not in STYLES:
         raise InputError(f"unknown style {style!r} (available: {', '.join(STYLES)})", field="style")
+    if style == "head_ct":
+        yield from _head_ct_reports(n, seed, ontology, prevalence)
+        return
     onto = ontology if ontology is not None else _default_ontology()
     names = _bank_to_ontology(onto)
     rates, normal_rate = _prevalence(onto, names, prevalence)
@@ -711,3 +714,65 @@ REPORT_SLOTS = {
     "sex": lambda w: w.rng.choice(["male", "female", "man", "woman"]),
     "complaint": lambda w: w.rng.choice(P.COMPLAINTS),
 }
+
+
+# --------------------------------------------------------------------------------------------
+# Second modality: non-contrast head CT
+# --------------------------------------------------------------------------------------------
+def _head_ct_reports(n: int, seed: int, ontology: Ontology | None,
+                     prevalence: dict[str, float] | None) -> Iterator[SyntheticReport]:
+    """Head CT reports from `synth_phrases.HEAD_CT`; labels are the sentences' declarations.
+
+    Each class is present (its `rate`, or `prevalence`), sometimes only hedged, else stated
+    absent about half the time, else not mentioned. Present findings are restated in the
+    impression with another wording; "No Finding" (role: normal) is present exactly when nothing
+    else is present or uncertain. Classes of `ontology` the bank does not know stay not_mentioned.
+    """
+    onto = ontology if ontology is not None else Ontology.load("head_ct")
+    bank = {onto.resolve(k): v for k, v in P.HEAD_CT.items() if onto.resolve(k)}
+    normal = onto.normal_class.name if onto.normal_class else None
+    rates = {c: (prevalence or {}).get(c, v["rate"]) for c, v in bank.items()}
+    rng = random.Random(seed)
+    for i in range(n):
+        yield _head_ct_one(rng, f"syn-ct-{i + 1:06d}", onto, bank, rates, normal)
+
+
+def _fill(rng: random.Random, template: str) -> str:
+    return template.format(**{k: rng.choice(v) for k, v in P.HEAD_CT_SLOTS.items()})
+
+
+def _head_ct_one(rng, rid, onto, bank, rates, normal) -> SyntheticReport:
+    states = {c.name: "not_mentioned" for c in onto.classes}
+    evidence: dict[str, str] = {}
+    findings, impression = [], []
+    for cls in sorted(bank):
+        b = bank[cls]
+        if rng.random() < rates[cls]:
+            if b["uncertain"] and rng.random() < 0.12:
+                sent, state = _fill(rng, rng.choice(b["uncertain"])), "uncertain"
+            else:
+                picks = rng.sample(b["present"], k=min(2, len(b["present"])))
+                sent, state = _fill(rng, picks[0]), "present"
+                if len(picks) > 1 and rng.random() < 0.6:
+                    impression.append(_fill(rng, picks[1]))
+            findings.append(sent)
+        elif b["absent"] and rng.random() < 0.5:
+            sent, state = _fill(rng, rng.choice(b["absent"])), "absent"
+            findings.append(sent)
+        else:
+            continue
+        states[cls], evidence[cls] = state, sent
+    if rng.random() < 0.5:
+        findings.append(rng.choice(P.HEAD_CT_FILLER))
+    rng.shuffle(findings)
+    positive = any(s in POSITIVE for s in states.values())
+    if normal:
+        states[normal] = "absent" if positive else "present"
+    if not impression:
+        impression = [rng.choice(P.HEAD_CT_NORMAL)] if not positive else [findings[0]]
+    text = (f"INDICATION: {rng.choice(P.HEAD_CT_INDICATIONS)}\n"
+            f"TECHNIQUE: {rng.choice(P.HEAD_CT_TECHNIQUE)}\n"
+            f"FINDINGS: {' '.join(findings)}\n"
+            f"IMPRESSION: {' '.join(impression)}")
+    return SyntheticReport(id=rid, text=text, labels=states, evidence=evidence,
+                           meta={"style": "head_ct"})

@@ -444,3 +444,110 @@ INDICATION_QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
 ]
 # Classes the impression may answer with a negation when the indication asked about them.
 ANSWERABLE = frozenset({PNEUMONIA, OPACITY, PTX, EDEMA, EFFUSION, FRACTURE, NODULE})
+
+
+# --------------------------------------------------------------------------------------------
+# Second modality: non-contrast head CT (style "head_ct" of radlabel.synth)
+# --------------------------------------------------------------------------------------------
+# Written by us. Each class has wordings that state it present (varied on purpose: the class
+# name, abbreviations, descriptive phrases a radiologist uses), hedged and absent. A sentence
+# names no other head CT class. The matching class file is radlabel/resources/head_ct.yaml.
+HEAD_NO_FINDING = "No Finding"
+HEAD_CT: dict[str, dict[str, list[str]]] = {
+    "Intracranial Hemorrhage": {
+        "present": ["Acute intraparenchymal hemorrhage in the {side} {lobe} lobe.",
+                    "There is an intracerebral hematoma in the {side} basal ganglia.",
+                    "Hyperdense blood products within the {side} {lobe} lobe.",
+                    "Small intracranial hemorrhage in the {side} {lobe} lobe.",
+                    "Acute parenchymal bleed centered in the {side} thalamus.",
+                    "Intraventricular hemorrhage layering in the occipital horns."],
+        "uncertain": ["Possible small focus of intraparenchymal hemorrhage in the {side} {lobe} lobe."],
+        "absent": ["No intracranial hemorrhage.", "No acute intraparenchymal hemorrhage.",
+                   "There is no evidence of acute intracranial hemorrhage."],
+        "rate": 0.15},
+    "Subdural Hematoma": {
+        "present": ["Crescentic subdural hematoma along the {side} convexity measuring {mm} mm.",
+                    "There is a {side} subdural collection measuring {mm} mm in thickness.",
+                    "Acute {side} SDH along the convexity.",
+                    "Mixed density {side} subdural hematoma.",
+                    "Thin {side} subdural collection along the tentorium."],
+        "uncertain": ["Questionable thin {side} subdural collection."],
+        "absent": ["No subdural hematoma.", "No extra-axial collection.",
+                   "There is no subdural collection."],
+        "rate": 0.12},
+    "Infarct": {
+        "present": ["Acute infarct in the {side} MCA territory.",
+                    "Loss of gray-white differentiation in the {side} {lobe} lobe compatible with acute ischemic stroke.",
+                    "Hypodensity in the {side} MCA territory consistent with an evolving infarction.",
+                    "Chronic lacunar infarct in the {side} internal capsule.",
+                    "Encephalomalacia in the {side} {lobe} lobe from a prior stroke."],
+        "uncertain": ["Cannot exclude an early infarct in the {side} MCA territory."],
+        "absent": ["No acute infarct.", "No CT evidence of acute territorial infarction.",
+                   "Gray-white differentiation is preserved."],
+        "rate": 0.18},
+    "Hydrocephalus": {
+        "present": ["Ventriculomegaly out of proportion to the sulci.",
+                    "The lateral and third ventricles are dilated.",
+                    "Enlarged ventricles with transependymal flow.",
+                    "Moderate hydrocephalus.",
+                    "Dilatation of the ventricular system."],
+        "uncertain": ["Borderline ventricular enlargement, possibly early hydrocephalus."],
+        "absent": ["No hydrocephalus.", "The ventricles are normal in size.",
+                   "Ventricular size is normal."],
+        "rate": 0.10},
+    "Mass Effect": {
+        "present": ["There is {mm} mm of rightward midline shift.",
+                    "Leftward midline shift of {mm} mm.",
+                    "Effacement of the {side} lateral ventricle.",
+                    "Local sulcal effacement.",
+                    "Mass effect on the {side} lateral ventricle."],
+        "uncertain": ["Possible mild mass effect on the {side} lateral ventricle."],
+        "absent": ["No midline shift.", "No mass effect.", "There is no midline shift or herniation."],
+        "rate": 0.12},
+    "Skull Fracture": {
+        "present": ["Nondisplaced fracture of the {side} parietal bone.",
+                    "Depressed calvarial fracture of the {side} frontal bone.",
+                    "There is a {side} temporal bone fracture.",
+                    "Linear skull fracture of the {side} occipital bone."],
+        "uncertain": ["Questionable nondisplaced fracture of the {side} parietal bone."],
+        "absent": ["No skull fracture.", "The calvarium is intact.", "No acute calvarial fracture."],
+        "rate": 0.08},
+    "Cerebral Atrophy": {
+        "present": ["Generalized cerebral volume loss.",
+                    "Age-related involutional changes.",
+                    "Diffuse parenchymal volume loss with prominent sulci.",
+                    "Mild diffuse cerebral atrophy.",
+                    "Prominence of the sulci consistent with volume loss."],
+        "uncertain": [],
+        "absent": ["Brain volume is normal for age."],
+        "rate": 0.25},
+    "Small Vessel Ischemic Disease": {
+        "present": ["Periventricular white matter hypodensities, likely chronic microvascular ischemic change.",
+                    "Patchy white matter hypoattenuation compatible with chronic small vessel ischemic disease.",
+                    "Moderate chronic microvascular ischemic changes.",
+                    "Scattered periventricular and subcortical white matter hypodensities.",
+                    "Mild leukoaraiosis."],
+        "uncertain": [],
+        "absent": [],
+        "rate": 0.25},
+    "Sinus Disease": {
+        "present": ["Mucosal thickening in the {side} maxillary sinus.",
+                    "Air-fluid level in the sphenoid sinus.",
+                    "Opacification of the {side} ethmoid air cells.",
+                    "Mild paranasal sinus mucosal disease.",
+                    "Findings of acute sinusitis in the {side} maxillary sinus."],
+        "uncertain": [],
+        "absent": ["The visualized paranasal sinuses are clear.", "The paranasal sinuses are well aerated."],
+        "rate": 0.20},
+}
+HEAD_CT_SLOTS = {"side": ["left", "right"], "lobe": ["frontal", "parietal", "temporal", "occipital"],
+                 "mm": ["3", "4", "5", "6", "8", "10", "12"]}
+HEAD_CT_INDICATIONS = ["Headache.", "Fall with head strike.", "Altered mental status.",
+                       "Dizziness.", "Trauma.", "Syncope.", "Follow-up.", "Confusion."]
+HEAD_CT_TECHNIQUE = ["Noncontrast CT of the head.", "Axial CT images of the head without contrast.",
+                     "CT head without contrast."]
+HEAD_CT_NORMAL = ["No acute intracranial abnormality.", "Unremarkable noncontrast head CT.",
+                  "No acute intracranial process."]
+HEAD_CT_FILLER = ["The orbits are unremarkable.", "The mastoid air cells are clear.",
+                  "The basal cisterns are patent.", "Vascular calcifications are noted.",
+                  "The visualized soft tissues are unremarkable."]

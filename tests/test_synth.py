@@ -338,3 +338,45 @@ def test_handwritten_fixture_labels_every_mention(onto):
                                        if pat.search(sec.text) and cls not in found
                                        and rec["labels"][cls] == "not_mentioned")
     assert indication_only >= 2
+
+
+# -- second modality: head CT -------------------------------------------------------------------
+def test_head_ct_reports_labels_true_by_construction():
+    onto = Ontology.load("head_ct")
+    reps = generate_reports(200, seed=3, style="head_ct")
+    assert [r.text for r in reps[:20]] == [r.text for r in generate_reports(20, seed=3, style="head_ct")]
+    seen = Counter()
+    for r in reps:
+        assert set(r.labels) == set(onto.names)
+        sections = {s.name: s.text for s in split_sections(r.text)}
+        assert {"INDICATION", "TECHNIQUE", "FINDINGS", "IMPRESSION"} <= set(sections)
+        for cls, state in r.labels.items():
+            if cls == "No Finding" or state == "not_mentioned":
+                continue
+            seen[state] += 1
+            sent = r.evidence[cls]
+            assert sent in sections["FINDINGS"]
+            if state == "absent":
+                assert NEGATION.search(sent) or re.search(r"preserved|well aerated|intact", sent), sent
+            elif state == "uncertain":
+                assert HEDGE.search(sent), sent
+            else:
+                assert not NEGATION.search(sent) and not HEDGE.search(sent), sent
+        positive = any(s in ("present", "uncertain") for c, s in r.labels.items() if c != "No Finding")
+        assert r.labels["No Finding"] == ("absent" if positive else "present")
+    assert seen["present"] > 100 and seen["absent"] > 100 and seen["uncertain"] > 0
+
+
+def test_head_ct_uses_wordings_the_class_names_miss():
+    """The point of the second modality: a names-only class file misses most present findings."""
+    onto = Ontology.load("head_ct")
+    reps = generate_reports(200, seed=0, style="head_ct")
+    present = [(c, r.evidence[c]) for r in reps for c, s in r.labels.items()
+               if s == "present" and c != "No Finding"]
+    named = sum(1 for c, sent in present if onto.synonym_patterns[c].search(sent))
+    assert 0 < named < 0.5 * len(present)
+
+
+def test_unknown_style_is_refused():
+    with pytest.raises(InputError, match="unknown style"):
+        generate_reports(1, style="knee_mri")

@@ -1,0 +1,173 @@
+"""`radlabel classes expand`: bad input, LM proposals checked against the corpus, provenance that
+round-trips, resume after an interruption. Reports are our own sentences."""
+from __future__ import annotations
+
+import json
+import types
+
+import pytest
+
+from radlabel.errors import InputError
+from radlabel.ontology import Ontology
+
+CLASSES = """classes:
+  - name: Hydrocephalus
+    definition: Abnormal enlargement of the cerebral ventricles.
+    synonyms: [hydrocephalus, enlarged ventricles]
+  - name: Subdural Hematoma
+    definition: Blood between the dura and the arachnoid.
+"""
+
+REPORTS = [
+    {"id": "r1", "text": "FINDINGS: Mild ventriculomegaly. No subdural hematoma.\nIMPRESSION: Ventriculomegaly."},
+    {"id": "r2", "text": "FINDINGS: Ventriculomegaly is unchanged. Left SDH measuring 5 mm."},
+    {"id": "r3", "text": "FINDINGS: Acute left SDH. The ventricles are normal in size."},
+    {"id": "r4", "text": "FINDINGS: Moderate ventriculomegaly. The ventricles are normal in size."},
+]
+
+
+def _write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_empty_corpus_is_one_clear_error(tmp_path):
+    from radlabel.programs.expand import expand_ontology
+
+    onto = Ontology.from_yaml(CLASSES)
+    empty = [{"id": "a", "text": ""}, {"id": "b", "text": "INDICATION: Headache."}]
+    with pytest.raises(InputError, match="no finding or impression sentences"):
+        expand_ontology(onto, empty, lm=object(), output=tmp_path / "out.yaml", progress=False)
+    with pytest.raises(InputError, match="no finding or impression sentences"):
+        expand_ontology(onto, [], lm=object(), output=tmp_path / "out.yaml", progress=False)
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_cli_duplicate_class_names_exit_2_naming_file_and_line(tmp_path, capsys):
+    from radlabel.cli import main
+
+    classes = _write(tmp_path, "c.yaml", CLASSES + "  - name: subdural-hematoma\n    definition: again\n")
+    reports = _write(tmp_path, "r.jsonl", "".join(json.dumps(r) + "\n" for r in REPORTS))
+    with pytest.raises(SystemExit) as e:
+        main(["classes", "expand", str(classes), str(reports), "-o", str(tmp_path / "out.yaml")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "c.yaml:7" in err and "duplicate class name 'subdural-hematoma'" in err
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_cli_refuses_output_equal_to_input(tmp_path, capsys):
+    from radlabel.cli import main
+
+    classes = _write(tmp_path, "c.yaml", CLASSES)
+    reports = _write(tmp_path, "r.jsonl", "".join(json.dumps(r) + "\n" for r in REPORTS))
+    with pytest.raises(SystemExit) as e:
+        main(["classes", "expand", str(classes), str(reports), "-o", str(classes), "--lm", "embedded"])
+    assert e.value.code == 2 and "-o is the input class file" in capsys.readouterr().err
+    assert classes.read_text() == CLASSES
+
+
+def test_lm_variants_absent_from_corpus_are_dropped_and_provenance_round_trips(tmp_path):
+    """The LM proposes three variants; only the one the reports use is judged and kept."""
+    from dspy.utils import DummyLM
+
+    from radlabel.programs.expand import ExpandSettings, expand_ontology
+
+    onto = Ontology.from_yaml(CLASSES)
+    # Hydrocephalus: variants, then a yes for the one found; Subdural Hematoma: variants, yes.
+    lm = DummyLM([{"variants": "ventriculomegaly, zorbomegaly, VMG"}, {"answer": "yes"},
+                  {"variants": "SDH, subdural zorbation"}, {"answer": "yes"}])
+    settings = ExpandSettings(top_k=0, normal=False, max_variants=3)
+    out = tmp_path / "expanded.yaml"
+    expanded, summary = expand_ontology(onto, REPORTS, lm=lm, output=out, settings=settings,
+                                        progress=False)
+    hyd = expanded.by_name["Hydrocephalus"]
+    assert hyd.synonyms == ["hydrocephalus", "enlarged ventricles"]  # the user's, untouched
+    assert [lp.phrase for lp in hyd.learned] == ["ventriculomegaly"]
+    lp = hyd.learned[0]
+    assert (lp.kind, lp.source, lp.count, lp.example_id) == ("synonym", "lm", 3, "r1")
+    sdh = expanded.by_name["Subdural Hematoma"]
+    assert [(p.phrase, p.count, p.example_id) for p in sdh.learned] == [("SDH", 2, "r2")]
+    assert summary.rejected_not_in_corpus == {"Hydrocephalus": ["zorbomegaly", "VMG"],
+                                              "Subdural Hematoma": ["subdural zorbation"]}
+    assert summary.added == {"Hydrocephalus": {"variants": 1}, "Subdural Hematoma": {"variants": 1}}
+    # the file on disk is an ordinary class file whose provenance loads, and matching uses it
+    text = out.read_text()
+    assert text.startswith("# Expanded by `radlabel classes expand`")
+    assert "{phrase: ventriculomegaly, kind: synonym, source: lm, count: 3, example_id: r1}" in text
+    back = Ontology.load(out)
+    assert back.hash == expanded.hash
+    assert back.by_name["Hydrocephalus"].learned == hyd.learned
+    assert back.synonym_patterns["Hydrocephalus"].search("Mild ventriculomegaly.")
+    assert back.synonym_patterns["Subdural Hematoma"].search("Acute left SDH.")
+    assert back.synonym_patterns["Subdural Hematoma"].search("No subdural hematoma.")  # the name
+
+
+def test_lm_rejection_adds_nothing(tmp_path):
+    from dspy.utils import DummyLM
+
+    from radlabel.programs.expand import ExpandSettings, expand_ontology
+
+    onto = Ontology.from_yaml(CLASSES)
+    lm = DummyLM([{"variants": "ventriculomegaly"}, {"answer": "no"}, {"variants": "none"}])
+    expanded, summary = expand_ontology(onto, REPORTS, lm=lm, output=tmp_path / "e.yaml",
+                                        settings=ExpandSettings(top_k=0, normal=False),
+                                        progress=False)
+    assert all(not c.learned for c in expanded.classes)
+    assert summary.as_dict()["phrases_added"] == 0
+
+
+def test_mining_proposes_corpus_phrases_not_already_in_the_vocabulary():
+    """Step (a) without the LM: n-grams of finding sentences, no function-word edges, no cues,
+    nothing the class already matches, each with a real count and example report."""
+    from radlabel.programs.expand import Corpus, OntologyExpander
+
+    corpus = Corpus.from_reports(REPORTS)
+    ex = OntologyExpander(Ontology.from_yaml(CLASSES), corpus)
+    assert "ventriculomegaly" in ex.phrases and "sdh" in ex.phrases
+    assert not any(p.split()[0] in {"no", "the", "is"} or p.split()[-1] in {"the", "is"}
+                   for p in ex.phrases)
+    assert ex.example_sentence("ventriculomegaly")[1:] == (3, "r1")
+    assert ex.example_sentence("zorbomegaly") == ("", 0, None)
+
+
+@pytest.mark.slow
+def test_interrupted_expansion_resumes_from_the_cache(tmp_path):
+    """The real embedded LM; the run is cut (KeyboardInterrupt) after a few LM answers. The rerun
+    asks only what was not answered, a third run asks nothing and writes the same file."""
+    from radlabel.lm.config import LMConfig
+    from radlabel.lm.factory import make_lm
+    from radlabel.programs.expand import ExpandSettings, expand_ontology
+
+    real = make_lm(LMConfig())
+    engine = real._engine_spec if hasattr(real, "_engine_spec") else real.engine
+
+    class Interrupting:
+        def __init__(self, after):
+            self.left = after
+
+        def option_logprobs(self, *a, **kw):
+            if self.left == 0:
+                raise KeyboardInterrupt
+            self.left -= 1
+            return engine.option_logprobs(*a, **kw)
+
+    cut = types.SimpleNamespace(model=real.model, engine=Interrupting(4))
+    onto = Ontology.from_yaml(CLASSES)
+    settings = ExpandSettings(top_k=2, variants=False, normal=False, min_similarity=0.0)
+    out = tmp_path / "e.yaml"
+    with pytest.raises(KeyboardInterrupt):
+        expand_ontology(onto, REPORTS, lm=cut, output=out, settings=settings, progress=False)
+    assert not out.exists()
+    cache = out.with_name(out.name + ".cache.jsonl")
+    answered = len(cache.read_text().splitlines())
+    assert answered >= 1
+    _, s2 = expand_ontology(onto, REPORTS, lm=real, output=out, settings=settings, progress=False)
+    assert s2.cached_calls == answered and s2.lm_calls >= 1
+    first = out.read_text().split("classes:", 1)[1]
+    _, s3 = expand_ontology(onto, REPORTS, lm=real, output=out, settings=settings, progress=False)
+    assert s3.lm_calls == 0 and s3.cached_calls == len(cache.read_text().splitlines())
+    assert out.read_text().split("classes:", 1)[1] == first
+    keys = [json.loads(line)["key"] for line in cache.read_text().splitlines()]
+    assert len(keys) == len(set(keys))  # nothing asked twice
