@@ -87,6 +87,7 @@ class MentionLabeler(dspy.Module):
         self.judge = dspy.Predict(JudgeFinding)
         self.judge.demos = judge_demos(ontology)
         self._priors: dict = {}
+        self._no_logprobs: set[str] = set()
         self.usage = {"calls": 0, "tokens": 0}
         self.confidence: dict[str, float] = {}
 
@@ -165,8 +166,11 @@ class MentionLabeler(dspy.Module):
             if hit is not None:
                 return hit
         out = None
-        if self.scorer == "likelihood":
+        model = str(getattr(lm, "model", lm))
+        if self.scorer == "likelihood" and model not in self._no_logprobs:
             out = self._likelihood(lm, finding, sentences, options)
+            if out is None:  # this LM gives no log-probabilities: generate from now on
+                self._no_logprobs.add(model)
         if out is None:
             state = with_retries(
                 lambda config: self.judge(finding=finding, sentences=sentences, config=config).state,
