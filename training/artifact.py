@@ -1,8 +1,8 @@
 """The model folder every variant writes, and `load_classifier` that reads any of them.
 
 A folder holds the variant's own files (HF ``save_pretrained`` safetensors files, or JSON +
-.npz arrays for TF-IDF; never a pickle), ``radlabel_model.json`` (variant, classes, thresholds, label source, metrics, config)
-and a README.md model card. `load_classifier(dir)` returns an object with
+.npz arrays for TF-IDF; never a pickle), ``radlabel_model.json`` (variant, classes, thresholds,
+label source, metrics, config) and a README.md model card. `load_classifier(dir)` returns an object with
 ``predict_proba(texts)`` and ``predict(texts)`` whatever the variant.
 """
 from __future__ import annotations
