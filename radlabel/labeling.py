@@ -8,6 +8,9 @@ done ids in memory, never the records.
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -87,6 +90,30 @@ class RunSummary:
         return t
 
 
+class _StopAfterCurrent:
+    """First Ctrl-C: finish and write the report in progress, then stop (so what is counted is
+    exactly what is in the file). A second Ctrl-C stops at once. Main thread only."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        sys.stderr.write("\nstopping after the report in progress (Ctrl-C again to stop now)\n")
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
 def done_ids(out_path: Path) -> set[str]:
     """Ids whose latest record in `out_path` has status ok, read line by line (only ids kept)."""
     out_path = Path(out_path)
@@ -154,11 +181,16 @@ def label_reports(labeler, reports: Iterable[Report], out_path: str | Path, *, p
 
         pool = ThreadPoolExecutor(max(parallel, 1)) if parallel > 1 else None
         try:
-            # Results come back in input order; each is written as soon as it and those before it are done.
-            for rec in (pool.map(one, todo) if pool else map(one, todo)):
-                out.write(rec.model_dump(mode="json"))
-                summary.add(rec)
-                bar.update(1)
+            with _StopAfterCurrent() as stop:
+                # Results come back in input order; each is written as soon as it and those
+                # before it are done.
+                for rec in (pool.map(one, todo) if pool else map(one, todo)):
+                    out.write(rec.model_dump(mode="json"))
+                    summary.add(rec)
+                    bar.update(1)
+                    if stop.requested and summary.written < len(todo):
+                        summary.interrupted = True
+                        break
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
