@@ -8,6 +8,7 @@ module only compiles and applies them:
   with", ";") stands between them; the nearest cue wins, and cues inside a matched phrase with a
   gap ("heart ... enlarged" on "heart is not enlarged") count as the nearest;
 - a *backward* cue after the mention governs it within a few words, up to a terminator;
+- a *hypothetical* cue governs its whole clause, whatever comes nearer;
 - *pseudo* cues ("no change in") are masked first, so they never negate.
 
 >>> rules = ContextRules.default()
@@ -146,7 +147,10 @@ class ContextRules:
             if any(c == "negated" for _s, _e, c, _t in found):
                 found = [f for f in found if not (f[2] == "uncertain" and f[3].lower() == "or")]
         if found:
-            s, e, cat, cue = max(found, key=lambda f: (f[0], f[1] - f[0]))
+            # A condition governs its whole clause ("if pneumonia is suspected"); otherwise the
+            # cue nearest the mention wins.
+            hypo = [f for f in found if f[2] == "hypothetical"]
+            s, e, cat, cue = max(hypo or found, key=lambda f: (f[0], f[1] - f[0]))
             return self.states[cat], cue
         after = sent[b:]
         after = after[len(after) - len(after.lstrip(" :")):] if after.lstrip().startswith(":") else after

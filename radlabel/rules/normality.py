@@ -65,7 +65,8 @@ def abnormal_pattern(ontology: Ontology, rules: ContextRules | None = None) -> r
 
 
 def states_abnormality(text: str, ontology: Ontology, rules: ContextRules | None = None) -> bool:
-    """An abnormality word of the ontology and no negation or normal wording.
+    """An abnormality word of the ontology, no negation or normal wording, and not hypothetical
+    ("return if hemorrhage develops" asserts nothing).
 
     >>> ct = Ontology.from_yaml("classes: [{name: Hemorrhage, definition: Blood in the brain.}]")
     >>> states_abnormality("Acute hemorrhage in the left frontal lobe.", ct)
@@ -75,7 +76,8 @@ def states_abnormality(text: str, ontology: Ontology, rules: ContextRules | None
     """
     rules = rules or ContextRules.default()
     pat = abnormal_pattern(ontology, rules)
-    return pat is not None and bool(pat.search(text)) and not rules.states_normality(text)
+    return (pat is not None and bool(pat.search(text)) and not rules.states_normality(text)
+            and rules.sentence_state(text)[0] != "not_mentioned")
 
 
 def abnormal_sentences(sentences: list[Sentence], ontology: Ontology,
