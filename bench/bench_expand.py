@@ -93,13 +93,13 @@ def headct_set(args, tmp):
 
     onto = Ontology.load("head_ct")
     synth = list(iter_reports(args.n_synth, seed=args.seed, ontology=onto, style="head_ct"))
-    corpus = [{"id": r["id"], "text": r["text"]} for r in synth]
+    corpus = [{"id": r.id, "text": r.text} for r in synth]
     test = list(iter_reports(args.n_synth, seed=args.seed + 1, ontology=onto, style="head_ct"))
     gp = tmp / "gold_headct.jsonl"
-    gp.write_text("".join(json.dumps({"id": r["id"], "labels": {c: (1 if s == "present" else 0)
-                                                                for c, s in r["labels"].items()}}) + "\n"
+    gp.write_text("".join(json.dumps({"id": r.id, "labels": {c: (1 if s == "present" else 0)
+                                                             for c, s in r.labels.items()}}) + "\n"
                           for r in test))
-    reports = [{"id": r["id"], "text": r["text"]} for r in test]
+    reports = [{"id": r.id, "text": r.text} for r in test]
     return None, onto, corpus, reports, gp, "labels"
 
 

@@ -73,6 +73,7 @@ _NORMAL_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, NORMAL_WORDS)) + r")\
 TOKEN = r"(?u)\b[a-z][a-z0-9]*(?:[-'/][a-z0-9]+)*\b"
 CACHE_SUFFIX = ".cache.jsonl"
 YES_NO = ("yes", "no")
+VARIANT_TOKENS = 64  # the variants answer is a short comma-separated list
 
 
 @dataclass
@@ -299,18 +300,21 @@ class _Asker:
             self.summary.cached_calls += 1
             return list(hit)
         out = self._predict(dspy.Predict(ProposeVariants), finding=cls.name,
-                            definition=cls.definition)
+                            definition=cls.definition, max_tokens=VARIANT_TOKENS)
         text = str(getattr(out, "variants", "") or "")
         found = [p.strip(" .;:\"'()[]") for p in re.split(r"[,;\n]|\bor\b", text)]
         found = [p for p in dict.fromkeys(found) if p and len(p) <= 60][:12]
         self.cache.put(key, found)
         return found
 
-    def _predict(self, module, **kw):
+    def _predict(self, module, max_tokens: int | None = None, **kw):
         import dspy
         from dspy.utils.usage_tracker import track_usage
 
-        with dspy.context(lm=self.lm), track_usage() as usage:
+        lm = self.lm
+        if max_tokens and hasattr(lm, "copy") and hasattr(lm, "kwargs"):
+            lm = lm.copy(max_tokens=max_tokens)  # a short list, not a paragraph: CPU time
+        with dspy.context(lm=lm), track_usage() as usage:
             try:
                 out = module(**kw)
             except Exception:  # an unparseable answer from a small model: counted, no phrase
