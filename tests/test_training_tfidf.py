@@ -65,7 +65,7 @@ def test_cli_train_then_predict_writes_label_records(tmp_path):
     recs = [json.loads(x) for x in (tmp_path / "pred.jsonl").read_text().splitlines()]
     assert len(recs) == 60 and recs[0]["meta"]["source"] == "classifier"
     assert set(recs[0]["probs"]) == set(recs[0]["labels"])
-    assert all(v in ("present", "absent") for v in recs[0]["labels"].values())
+    assert all(v in ("present", "absent", "uncertain", "not_mentioned") for v in recs[0]["labels"].values())
 
 
 def test_cross_val_proba_is_out_of_fold():

@@ -12,7 +12,7 @@ def render_card(meta: dict) -> str:
     sources = ", ".join(f"{k}: {v}" for k, v in sorted(meta.get("label_sources", {}).items())) or "?"
     lines = [
         "---",
-        "library_name: " + ("scikit-learn" if meta["variant"] == "tfidf" else "transformers"),
+        "library_name: " + ("scikit-learn" if meta["variant"] in ("tfidf", "mention") else "transformers"),
         "tags: [radlabel, radiology, multi-label-classification]",
         "---",
         f"# radlabel classifier ({meta['variant']})",

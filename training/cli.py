@@ -23,7 +23,8 @@ def train(
     gold: List[Path] = typer.Option([], "--gold", help="gold JSONL (repeatable); beats pseudo-labels"),
     reports: Optional[str] = typer.Option(None, "--reports", help="reports (any loader format); "
                                           "optional when the labels carry 'text'"),
-    variant: str = typer.Option("tfidf", "--variant", help="tfidf | lora | full | decoder-lora"),
+    variant: str = typer.Option("mention", "--variant", help="mention (default: sentence-level "
+                                "student, calibrated) | tfidf | lora | full | decoder-lora"),
     base: Optional[str] = typer.Option(None, "--base", help="encoder folder (e.g. from `radlabel "
                                        "pretrain`) or decoder GGUF/folder; default: packaged"),
     classes: Optional[str] = typer.Option(None, "--classes", help="class file (default chest_xray)"),
@@ -41,6 +42,10 @@ def train(
     val_fraction: float = typer.Option(0.15, "--val-fraction"),
     seed: int = typer.Option(0, "--seed"),
     resume: bool = typer.Option(False, "--resume", help="continue from the last epoch checkpoint"),
+    gold_weight: float = typer.Option(3.0, "--gold-weight", help="mention: weight of gold/reviewed "
+                                      "reports' sentences"),
+    abstain: float = typer.Option(0.1, "--abstain", help="mention: P(present) in [a, 1-a] is "
+                                  "marked for review (0: never)"),
 ):
     """Fine-tune a classifier on pseudo-labels (gold/reviewed labels take precedence)."""
     from pydantic import ValidationError
@@ -55,13 +60,23 @@ def train(
         cfg = TrainConfig(variant=variant, base=base, epochs=epochs, max_steps=max_steps, lr=lr,
                           max_length=max_length, batch_size=batch_size, bf16=bf16, lora_r=lora_r,
                           lora_alpha=lora_alpha, four_state=four_state, uncertain_as=uncertain_as,
-                          val_fraction=val_fraction, seed=seed)
+                          val_fraction=val_fraction, seed=seed, gold_weight=gold_weight,
+                          abstain=abstain)
     except ValidationError as e:
         err = e.errors()[0]
         raise InputError(err["msg"], field=".".join(map(str, err["loc"]))) from None
     clf = train_model(cfg, out, labels=[str(p) for p in labels], gold=[str(p) for p in gold],
                       reports=reports, ontology=Ontology.load(classes), resume=resume)
     if getattr(clf, "is_main_process", True):
+        skipped = clf.info.get("skipped") or {}
+        if skipped:
+            missing = clf.info.get("missing_ids") or []
+            typer.echo("warning: skipped " + ", ".join(f"{v} {k}" for k, v in sorted(skipped.items()))
+                       + (f" (ids not in --reports, e.g. {', '.join(missing[:3])})" if missing else ""),
+                       err=True)
+        if clf.info.get("no_positive"):
+            typer.echo(f"warning: no positive label for {', '.join(clf.info['no_positive'])}: "
+                       "the model predicts them absent", err=True)
         m = clf.info.get("metrics", {})
         typer.echo(f"saved {cfg.variant} model to {out}  (train {clf.info['n_train']}, val "
                    f"{clf.info['n_val']}, micro-F1 {m.get('micro_f1', 'n/a')}, macro-F1 "

@@ -43,14 +43,19 @@ class TrainingSet:
     four_state: bool
     sources: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
+    record_sources: list[str] = field(default_factory=list)  # per record: pseudo | gold | ...
+    labels: list[dict[str, str]] = field(default_factory=list)  # per record: {class: state}
+    missing_ids: list[str] = field(default_factory=list)  # labelled ids absent from --reports
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def subset(self, idx) -> "TrainingSet":
         idx = np.asarray(idx, dtype=int)
+        pick = (lambda xs: [xs[i] for i in idx] if xs else [])
         return TrainingSet([self.ids[i] for i in idx], [self.texts[i] for i in idx],
-                           self.classes, self.Y[idx], self.four_state)
+                           self.classes, self.Y[idx], self.four_state,
+                           record_sources=pick(self.record_sources), labels=pick(self.labels))
 
 
 def read_labels(path: str | Path, ontology: Ontology, *, as_gold: bool = False,
@@ -128,23 +133,30 @@ def build_training_set(label_paths: list[str | Path], ontology: Ontology, *,
     merged = merge_labels(files)
     texts = load_report_texts(reports) if reports is not None else {}
     classes = ontology.names
-    ids, xs, ys, sources = [], [], [], Counter()
+    ids, xs, ys, sources, rec_sources, rec_labels, missing = [], [], [], Counter(), [], [], []
     for rid in sorted(merged):
         rec = merged[rid]
         text = texts.get(rid, rec.text)
         if not text or not text.strip():
             skipped["no_text"] += 1
+            if reports is not None and rid not in texts:
+                missing.append(rid)
             continue
         ids.append(rid)
         xs.append(text)
         ys.append(targets(rec.labels, classes, four_state=four_state, uncertain_as=uncertain_as))
         sources[rec.source] += 1
+        rec_sources.append(rec.source)
+        rec_labels.append(rec.labels)
     if not ids:
         where = str(label_paths[0] if label_paths else gold_paths[0]) if (label_paths or gold_paths) else None
-        raise InputError("no labelled report with text: give --reports, or labels that carry 'text'",
-                         path=where)
+        extra = (f" ({len(missing)} labelled ids are not in {reports}, e.g. {', '.join(missing[:3])})"
+                 if missing else "")
+        raise InputError("no labelled report with text: give --reports, or labels that carry 'text'"
+                         + extra, path=where)
     dtype = np.int64 if four_state else np.float32
-    return TrainingSet(ids, xs, classes, np.asarray(ys, dtype=dtype), four_state, sources, skipped)
+    return TrainingSet(ids, xs, classes, np.asarray(ys, dtype=dtype), four_state, sources, skipped,
+                       rec_sources, rec_labels, missing)
 
 
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

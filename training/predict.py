@@ -1,7 +1,9 @@
 """`radlabel predict`: a trained classifier labels reports in the `radlabel label` format.
 
 Each line: {"id", "labels": {class: present|absent} (or the four-state argmax), "evidence": {},
-"probs": {class: P(present)}, "meta": {"source": "classifier", "model", ...}}. Reports go in
+"probs": {class: P(present)}, "meta": {"source": "classifier", "model", ...}}; a calibrated
+student (variant "mention") adds "abstain": [classes whose P(present) is too close to call] and
+``meta.needs_review``. Reports go in
 batches (dynamic padding, bf16 autocast for transformer variants) and the output is written
 atomically; `latency_s` is the batch wall time divided evenly over its reports.
 """
@@ -32,6 +34,9 @@ def predict_records(clf: Classifier, ids: list[str], texts: list[str], *, model_
                             "meta": {"model": model_name, "program": f"classifier:{clf.variant}",
                                      "latency_s": round(per, 6), "tokens": 0, "lm_calls": 0,
                                      "status": "ok", "error": None, "source": "classifier"}})
+            if "abstain" in d:  # calibrated students: (report, class) pairs left to review
+                records[-1]["abstain"] = d["abstain"]
+                records[-1]["meta"]["needs_review"] = bool(d["abstain"])
         bar.update(len(chunk))
     bar.close()
     elapsed = time.perf_counter() - t_all

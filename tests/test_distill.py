@@ -1,0 +1,152 @@
+"""Mention-level student (issue 14): sentence targets aligned with the record, calibrated
+probabilities with abstentions, a JSON/npz folder (no pickle), bad input, atomic saves."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from radlabel.errors import InputError
+from radlabel.ontology import Ontology
+from radlabel.training import cli as training_cli
+from radlabel.training.artifact import load_classifier
+from radlabel.training.config import TrainConfig
+from radlabel.training.mention import (SENT_STATES, expected_calibration_error, fit_isotonic,
+                                       sentence_targets)
+from radlabel.training.train import train_model
+from training_corpus import write_files
+
+CLASSES = ["Cardiomegaly", "Pleural Effusion", "Pneumothorax"]
+
+
+def _app():
+    app = typer.Typer()
+    training_cli.register(app)
+    return app
+
+
+def test_sentence_targets_follow_the_rules_and_the_record():
+    ont = Ontology.load(None)
+    text = "FINDINGS: The heart is enlarged. Possible small pleural effusion. No pneumothorax."
+    agree = {"Cardiomegaly": "present", "Pleural Effusion": "uncertain", "Pneumothorax": "absent"}
+    sents, T = sentence_targets(text, agree, CLASSES, ont)
+    assert len(sents) == 3
+    got = [[SENT_STATES[k] for k in row] for row in T]
+    assert got[0][0] == "present" and got[1][1] == "uncertain" and got[2][2] == "absent"
+    assert got[0][1] == "not_mentioned" and got[2][0] == "not_mentioned"
+    # the LM (or a reviewer) read the hedged effusion as present: the sentence moves with it
+    judged = dict(agree, **{"Pleural Effusion": "present"})
+    _, T2 = sentence_targets(text, judged, CLASSES, ont)
+    assert SENT_STATES[T2[1, 1]] == "present"
+    # positives-only gold 0 for a stated finding: the present sentence becomes absent
+    _, T3 = sentence_targets(text, {"Cardiomegaly": "absent"}, CLASSES, ont, binary=True)
+    assert SENT_STATES[T3[0, 0]] == "absent" and SENT_STATES[T3[1, 1]] == "uncertain"
+
+
+def test_ece_and_isotonic_maps():
+    assert expected_calibration_error(np.array([[1.0, 0.0]]), np.array([[1, 0]])) == 0.0
+    assert expected_calibration_error(np.array([[0.9, 0.9]]), np.array([[0, 0]])) == pytest.approx(0.9)
+    rng = np.random.default_rng(0)
+    p = rng.random((400, 1))
+    y = (rng.random((400, 1)) < p ** 2).astype(int)  # P(y=1 | p) = p^2: miscalibrated
+    maps = fit_isotonic(p, y, ["c"])
+    x, v = maps["c"]
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(p[:, 0], y[:, 0])
+    np.testing.assert_allclose(np.interp(p[:, 0], x, v), iso.predict(p[:, 0]))
+    assert expected_calibration_error(np.interp(p, x, v), y) < expected_calibration_error(p, y)
+
+
+def test_mention_student_trains_saves_and_predicts(tmp_path):
+    f = write_files(tmp_path, n=160)
+    clf = train_model(TrainConfig(variant="mention", val_fraction=0.1), tmp_path / "m",
+                      labels=[str(f["pseudo"])], reports=str(f["reports"]))
+    files = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert "mention_weights.npz" in files and "radlabel_model.json" in files
+    assert not [n for n in files if n.endswith((".joblib", ".pkl", ".pickle"))]
+    texts = [r["text"] for r in f["rows"][:20]]
+    again = load_classifier(tmp_path / "m")
+    np.testing.assert_allclose(clf.predict_proba(texts), again.predict_proba(texts))
+    meta = json.loads((tmp_path / "m" / "radlabel_model.json").read_text())
+    assert meta["variant"] == "mention" and meta["calibration"]
+    # the student learned the corpus: its labels match the pseudo-labels on most present calls
+    rows = f["rows"]
+    out = again.predict([r["text"] for r in rows])
+    hits = sum(o["labels"].get(c) == "present" for r, o in zip(rows, out)
+               for c, s in r["labels"].items() if s == "present")
+    total = sum(s == "present" for r in rows for s in r["labels"].values())
+    assert hits / total > 0.8
+    assert all(0.0 <= p <= 1.0 for o in out for p in o["probs"].values())
+
+
+def test_cli_default_predict_writes_probs_and_abstentions(tmp_path):
+    f = write_files(tmp_path, n=80)
+    r = CliRunner().invoke(_app(), ["train", "--labels", str(f["pseudo"]), "--reports", str(f["reports"]),
+                                    "-o", str(tmp_path / "m"), "--abstain", "0.45"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "m" / "radlabel_model.json").read_text())["variant"] == "mention"
+    r = CliRunner().invoke(_app(), ["predict", str(f["reports"]), "--model", str(tmp_path / "m"),
+                                    "-o", str(tmp_path / "pred.jsonl")])
+    assert r.exit_code == 0, r.output
+    recs = [json.loads(x) for x in (tmp_path / "pred.jsonl").read_text().splitlines()]
+    assert len(recs) == 80 and all("probs" in x and "abstain" in x for x in recs)
+    for x in recs:
+        band = {c for c, p in x["probs"].items() if 0.45 <= p <= 0.55}
+        assert set(x["abstain"]) == band and x["meta"]["needs_review"] == bool(band)
+
+
+def test_labels_for_missing_ids_are_counted_or_refused(tmp_path):
+    f = write_files(tmp_path, n=60)
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(f["pseudo"].read_text() + json.dumps(
+        {"id": "not-a-report", "labels": {"Edema": "present"}, "meta": {"source": "pseudo"}}) + "\n")
+    clf = train_model(TrainConfig(variant="mention"), tmp_path / "m", labels=[str(extra)],
+                      reports=str(f["reports"]))
+    assert clf.info["skipped"]["no_text"] == 1 and clf.info["missing_ids"] == ["not-a-report"]
+    only = tmp_path / "only.jsonl"
+    only.write_text(json.dumps({"id": "x1", "labels": {"Edema": "present"}}) + "\n")
+    with pytest.raises(InputError, match="not in"):
+        train_model(TrainConfig(variant="mention"), tmp_path / "m2", labels=[str(only)],
+                    reports=str(f["reports"]))
+
+
+def test_class_without_positives_is_predicted_absent(tmp_path):
+    f = write_files(tmp_path, n=60)
+    clf = train_model(TrainConfig(variant="mention"), tmp_path / "m", labels=[str(f["pseudo"])],
+                      reports=str(f["reports"]))
+    assert "Fracture" in clf.info["no_positive"]
+    out = clf.predict(["FINDINGS: Acute fracture of the left sixth rib."])
+    assert out[0]["labels"]["Fracture"] != "present"
+
+
+def test_interrupted_save_keeps_the_previous_model(tmp_path, monkeypatch):
+    f = write_files(tmp_path, n=60)
+    cfg = TrainConfig(variant="mention")
+    train_model(cfg, tmp_path / "m", labels=[str(f["pseudo"])], reports=str(f["reports"]))
+    before = (tmp_path / "m" / "radlabel_model.json").read_text()
+    from radlabel.training.mention import MentionClassifier
+
+    def boom(self, out):
+        (out / "mention_weights.npz").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MentionClassifier, "_save_weights", boom)
+    with pytest.raises(KeyboardInterrupt):
+        train_model(cfg, tmp_path / "m", labels=[str(f["pseudo"])], reports=str(f["reports"]))
+    assert (tmp_path / "m" / "radlabel_model.json").read_text() == before
+    load_classifier(tmp_path / "m")  # still the complete previous model
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_model(tmp_path):
+    f = write_files(tmp_path, n=20)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match="not a radlabel model folder"):
+        train_model(TrainConfig(variant="mention"), tmp_path / "notes", labels=[str(f["pseudo"])],
+                    reports=str(f["reports"]))
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
