@@ -43,7 +43,8 @@ class Analysis:
 
 
 def classifier_proba(texts: list[str], Y: np.ndarray, *, model_dir: str | Path | None = None,
-                     variant: str = "tfidf", folds: int = 5, seed: int = 0) -> tuple[np.ndarray, str]:
+                     variant: str = "tfidf", folds: int = 5, seed: int = 0, ontology=None,
+                     states=None) -> tuple[np.ndarray, str]:
     """Out-of-fold P(present) from cross-validation, or a given model's (in-sample) P."""
     if model_dir is not None:
         from radlabel.training.artifact import load_classifier
@@ -55,7 +56,12 @@ def classifier_proba(texts: list[str], Y: np.ndarray, *, model_dir: str | Path |
 
     if Y.sum() == 0:
         raise InputError("no positive label anywhere: nothing for a classifier to learn")
-    return cross_val_proba(texts, Y, variant=variant, folds=folds, seed=seed), f"{folds}-fold {variant}"
+    extra = {}
+    if variant == "mention":  # the calibrated sentence-level student, on the records' states
+        extra = {"ontology": ontology,
+                 "states": [dict(zip(ontology.names, row)) for row in states] if states else None}
+    return (cross_val_proba(texts, Y, variant=variant, folds=folds, seed=seed, **extra),
+            f"{folds}-fold {variant}")
 
 
 def gold_matrix(gold: dict[str, dict], ids: list[str], classes: list[str],
@@ -145,7 +151,8 @@ def run_analysis(records: dict[str, LabelRecord], texts: dict[str, str], ontolog
     states = state_matrix(records, ids, classes)
     Y = multi_hot(states, uncertain_as)
     P, proba_source = classifier_proba([texts[i] for i in ids], Y, model_dir=model_dir,
-                                       variant=variant, folds=folds, seed=seed)
+                                       variant=variant, folds=folds, seed=seed, ontology=ontology,
+                                       states=states)
     thresholds = tune_thresholds(Y, P)
     ranking = rank_label_issues(Y, P)
     trusted = {i for i in ids if records[i].meta.source in TRUSTED_SOURCES}

@@ -150,3 +150,21 @@ def test_refuses_to_replace_a_folder_that_is_not_a_model(tmp_path):
         train_model(TrainConfig(variant="mention"), tmp_path / "notes", labels=[str(f["pseudo"])],
                     reports=str(f["reports"]))
     assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+
+
+def test_analyze_cross_validates_the_calibrated_student(tmp_path):
+    from radlabel.eval.analyze import run_analysis
+    from radlabel.schema import LabelRecord
+    from training_corpus import corpus
+
+    rows = corpus(60)
+    ont = Ontology.load(None)
+    records = {r["id"]: LabelRecord(id=r["id"], labels={c: r["labels"].get(c, "not_mentioned")
+                                                        for c in ont.names}) for r in rows}
+    texts = {r["id"]: r["text"] for r in rows}
+    a = run_analysis(records, texts, ont, variant="mention", folds=3)
+    assert a.proba_source == "3-fold mention" and a.P.shape == (60, len(ont.names))
+    assert ((a.P >= 0) & (a.P <= 1)).all()
+    # out of fold, the student still ranks its own labels' positives above the negatives
+    pos, neg = a.P[a.Y == 1], a.P[a.Y == 0]
+    assert pos.mean() > neg.mean() + 0.3

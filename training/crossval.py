@@ -23,6 +23,8 @@ def cross_val_proba(texts: list[str], Y: np.ndarray, variant: str = "tfidf", fol
     if len(texts) != len(Y):
         raise ValueError(f"{len(texts)} texts but {len(Y)} label rows")
     folds = max(2, min(folds, len(texts)))
+    if variant == "mention":
+        return _mention_oof(texts, Y, folds, seed, **config)
     cfg = TrainConfig(variant=variant, seed=seed, **config)
     classes = [f"c{j}" for j in range(Y.shape[1])]
     data = TrainingSet(list(map(str, range(len(texts)))), texts, classes, Y, False)
@@ -33,4 +35,28 @@ def cross_val_proba(texts: list[str], Y: np.ndarray, variant: str = "tfidf", fol
         with tempfile.TemporaryDirectory(prefix=f"radlabel-cv{k}-") as work:
             clf = fit_variant(data.subset(tr), cfg, work)
             out[te] = clf.predict_proba([texts[i] for i in te])
+    return out
+
+
+def _mention_oof(texts, Y, folds, seed, *, ontology=None, states=None, calib_folds: int = 2,
+                 **config) -> np.ndarray:
+    """Out-of-fold calibrated P(present) of the mention student; Y's columns are the ontology's
+    classes, `states` (per report {class: state}, e.g. the records' labels) the targets."""
+    from sklearn.model_selection import KFold
+
+    from radlabel.ontology import Ontology
+    from radlabel.training.mention import MentionClassifier
+
+    ontology = ontology or Ontology.load(None)
+    if Y.shape[1] != len(ontology.names):
+        raise ValueError("the mention student needs Y's columns to be the ontology's classes")
+    if states is None:
+        states = [{c: "present" if y[j] > 0.5 else "absent" for j, c in enumerate(ontology.names)}
+                  for y in Y]
+    out = np.zeros(Y.shape, dtype=np.float64)
+    for tr, te in KFold(folds, shuffle=True, random_state=seed).split(texts):
+        clf = MentionClassifier.fit([texts[i] for i in tr], [states[i] for i in tr],
+                                    ["pseudo"] * len(tr), ontology, folds=calib_folds, seed=seed,
+                                    **config)
+        out[te] = clf.predict_proba([texts[i] for i in te])
     return out
