@@ -61,7 +61,7 @@ def make_judge(kind: str, ontology: Ontology):
         prog.judge.demos = judge_demos()  # the fixed chest demos every judge had before
         return prog
     if kind in ("likelihood", "likelihood+cal"):
-        return MentionLabeler(ontology, judge="all", scorer="likelihood", calibrate=kind.endswith("+cal"))
+        return MentionLabeler(ontology, judge="all", scorer="likelihood", calibrate=kind.endswith("+cal"))  # explicit both ways
     if kind == "likelihood-nodemo":
         prog = MentionLabeler(ontology, judge="all", scorer="likelihood")
         prog.judge.demos = []

@@ -48,7 +48,7 @@ class Labeler:
 
     def __init__(self, classes=None, lm=None, *, strategy: str = "mentions", judge: str = "ambiguous",
                  retriever=None, program: str | Path | None = None, api_base: str | None = None,
-                 scorer: str = "likelihood", calibrate: bool = False, judge_cache=True):
+                 scorer: str = "likelihood", calibrate: bool = True, judge_cache=True):
         self.ontology = classes if isinstance(classes, Ontology) else Ontology.load(classes)
         if strategy not in STRATEGIES:
             raise InputError(f"strategy must be one of {', '.join(STRATEGIES)}", field="strategy")

@@ -70,13 +70,14 @@ class MentionLabeler(dspy.Module):
             comes with it); an LM that gives no log-probabilities falls back to "generate", the
             DSPy ``Predict`` answer. Both use the same trainable predictor (instructions + demos),
             so `radlabel compile` optimizes either.
-        calibrate: divide out the LM's content-free prior per class (Zhao et al. 2021).
+        calibrate: divide out the LM's content-free prior per class (Zhao et al. 2021; default:
+            on, 3 extra calls per class, once, kept in the cache).
         cache: optional `JudgmentCache`; answers are reused per (class, normalised sentences,
             program, model).
     """
 
     def __init__(self, ontology: Ontology, judge: str = "ambiguous", retriever=None,
-                 retries: int = 1, scorer: str = "likelihood", calibrate: bool = False, cache=None):
+                 retries: int = 1, scorer: str = "likelihood", calibrate: bool = True, cache=None):
         super().__init__()
         if judge not in JUDGE_POLICIES:
             raise ValueError(f"judge must be one of {JUDGE_POLICIES}")
