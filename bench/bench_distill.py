@@ -199,7 +199,7 @@ def plot_curve(curve: list[dict], teacher_micro: float, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for label, sel in (("mention student, pseudo", lambda c: not c["gold"] and not c.get("tfidf")),
-                       ("mention student, pseudo + gold", lambda c: c["gold"] and not c.get("tfidf")),
+                       ("mention student, pseudo + gold of the whole split (gold wins: flat)", lambda c: c["gold"] and not c.get("tfidf")),
                        ("report-level TF-IDF, pseudo", lambda c: c.get("tfidf"))):
         pts = sorted((c["fraction"] * 100, c["micro_f1"]) for c in curve if sel(c))
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
