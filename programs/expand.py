@@ -13,7 +13,9 @@ the other wordings the user's own reports use, and writes them into an ordinary 
     ``retrieval.embeddings``), by how their contexts (the words of the sentences they occur in)
     resemble the contexts of the class's current vocabulary (its name, or the terms of its
     definition when the name never occurs), and by frequency. Phrases that already contain the
-    class's vocabulary or another class's are skipped; the top ``top_k`` go to the LM.
+    class's vocabulary or another class's are skipped, and so is a single word that only
+    modifies the class name ("intracranial" of "Intracranial Hemorrhage") or belongs to another
+    class's name; the top ``top_k`` go to the LM.
 (b) **judge in context**: the LM reads one corpus sentence holding the phrase and answers
     "in this sentence, does <phrase> name <class>?" yes/no. With a likelihood-capable LM
     (the embedded model, servers with logprobs) this is one forward pass scored by
@@ -446,11 +448,24 @@ class OntologyExpander:
             if self._matches(own, p) or any(self._matches(pat, p) for n, pat in pats.items()
                                             if n != cls.name):
                 continue  # already this class's vocabulary, or another class's
+            if self._modifier_only(cls, p):
+                continue
             if any(re.search(phrase_pattern(q), p) or re.search(phrase_pattern(p), q)
                    for q, _ in out):
                 continue  # "left pleural thickening" after "pleural thickening"
             out.append((p, float(score[j])))
         return out
+
+    def _modifier_only(self, cls: ClassDef, phrase: str) -> bool:
+        """A single word that is a modifier of this class's name ("intracranial" of Intracranial
+        Hemorrhage: names a place, not the finding) or a word of another class's name."""
+        if " " in phrase:
+            return False
+        words = [w for w in re.findall(TOKEN, cls.name.lower())]
+        if phrase in words[:-1]:
+            return True
+        return any(phrase in re.findall(TOKEN, c.name.lower())
+                   for c in self.ontology.finding_classes if c.name != cls.name)
 
     def _context_similarity(self, cls: ClassDef, own: re.Pattern | None) -> np.ndarray:
         seed = [i for i, s in enumerate(self.corpus.sentences) if own and own.search(s)]

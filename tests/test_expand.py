@@ -171,3 +171,16 @@ def test_interrupted_expansion_resumes_from_the_cache(tmp_path):
     assert out.read_text().split("classes:", 1)[1] == first
     keys = [json.loads(line)["key"] for line in cache.read_text().splitlines()]
     assert len(keys) == len(set(keys))  # nothing asked twice
+
+
+def test_modifier_words_of_a_class_name_are_no_candidates():
+    """"subdural" alone names a place, not the hematoma; "hydrocephalus" words are the name."""
+    from radlabel.programs.expand import Corpus, OntologyExpander
+
+    reports = REPORTS + [{"id": "r5", "text": "FINDINGS: Subdural collection on the left."},
+                         {"id": "r6", "text": "FINDINGS: Subdural fluid is unchanged."}]
+    ex = OntologyExpander(Ontology.from_yaml(CLASSES), Corpus.from_reports(reports))
+    sdh = Ontology.from_yaml(CLASSES).by_name["Subdural Hematoma"]
+    assert "subdural" in ex.phrases
+    assert ex._modifier_only(sdh, "subdural") and not ex._modifier_only(sdh, "sdh")
+    assert not ex._modifier_only(sdh, "hematoma")  # the head of the name is a fine candidate
