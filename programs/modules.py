@@ -162,7 +162,7 @@ class MentionLabeler(dspy.Module):
         lm = dspy.settings.lm
         key = None
         if self.cache is not None:
-            key = judgment_key(finding, sentences, self.judge_hash(), str(getattr(lm, "model", lm)), options)
+            key = judgment_key(finding, sentences, self.judge_hash(), lm_identity(lm), options)
             hit = self.cache.get(key)
             if hit is not None:
                 return hit
@@ -204,7 +204,7 @@ class MentionLabeler(dspy.Module):
 
         from radlabel.programs.judge_cache import judgment_key
 
-        mkey = (finding, tuple(options), str(getattr(lm, "model", lm)), self.judge_hash())
+        mkey = (finding, tuple(options), lm_identity(lm), self.judge_hash())
         if mkey in self._priors:
             return self._priors[mkey]
         dkey = judgment_key("prior:" + finding, "", self.judge_hash(), mkey[2], options)
@@ -236,6 +236,12 @@ class MentionLabeler(dspy.Module):
                 state, cue = sentence_state(s.text)
                 mentions.setdefault(cls, []).append(Mention(cls, s, s.start, s.end, state, cue,
                                                             via="retrieved"))
+
+
+def lm_identity(lm) -> str:
+    """Model name plus the server it is served from (two servers may both call theirs "local")."""
+    base = (getattr(lm, "kwargs", None) or {}).get("api_base") or ""
+    return f"{getattr(lm, 'model', lm)}@{base}" if base else str(getattr(lm, "model", lm))
 
 
 def judge_messages(predictor: dspy.Predict, finding: str, sentences: str, options=JUDGED_STATES) -> list[dict]:

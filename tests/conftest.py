@@ -2,6 +2,8 @@
 import os
 
 os.environ.setdefault("RADLABEL_THREADS", "1")
+# tests script LM answers; a shared on-disk judgment cache would replay another test's answers
+os.environ.setdefault("RADLABEL_JUDGE_CACHE", "off")
 from radlabel.env import apply_offline_defaults  # noqa: E402
 
 apply_offline_defaults()
