@@ -17,7 +17,7 @@ import dspy
 
 from radlabel.eval.gold import GoldSet
 from radlabel.ontology import Ontology
-from radlabel.programs.mentions import Mention, combine_states, find_mentions
+from radlabel.rules.mentions import Mention, combine_states, find_mentions
 from radlabel.programs.modules import is_ambiguous
 from radlabel.sections import report_sentences
 
