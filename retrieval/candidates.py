@@ -153,7 +153,8 @@ class CandidateRetriever:
     @cached_property
     def class_stems(self) -> dict[str, set[str]]:
         """Content stems of each finding class's name, definition and synonyms (for the gate)."""
-        return {c.name: content_stems(" ".join([c.name, c.definition, *c.synonyms]), self.uninformative)
+        return {c.name: content_stems(" ".join([c.name, c.definition, *c.synonyms, *c.learned_synonyms]),
+                                       self.uninformative)
                 for c in self.ontology.finding_classes}
 
     def report_candidates(self, text: str) -> tuple[list[Sentence], dict[str, list[tuple[int, float]]]]:

@@ -21,10 +21,10 @@ def class_entries(ontology: Ontology) -> tuple[list[str], list[str], list[dict]]
     for c in ontology.finding_classes:
         base = {"class": c.name, "ontology": ontology.hash, "ontology_source": ontology.source,
                 "parent": c.parent or "", "codes": json.dumps(c.codes),
-                "synonyms": json.dumps(c.synonyms[:MAX_SYNONYMS])}
+                "synonyms": json.dumps([*c.synonyms, *c.learned_synonyms][:MAX_SYNONYMS])}
         texts = [("definition", c.describe()), ("name", c.name)]
         seen = {c.name.lower()}
-        for s in c.synonyms[:MAX_SYNONYMS]:
+        for s in [*c.synonyms, *c.learned_synonyms][:MAX_SYNONYMS]:
             s = " ".join(s.replace("...", " ").split())
             if s and s.lower() not in seen:
                 seen.add(s.lower())

@@ -32,8 +32,9 @@ class RuleJudge:
     def evidence_patterns(self) -> dict[str, re.Pattern]:
         out = {}
         for c in self.ontology.finding_classes:
-            if c.synonyms:
-                out[c.name] = re.compile("|".join(phrase_pattern(s) for s in c.synonyms if s.strip()),
+            vocab = [*c.synonyms, *c.learned_synonyms]
+            if vocab:
+                out[c.name] = re.compile("|".join(phrase_pattern(s) for s in vocab if s.strip()),
                                          re.IGNORECASE)
         return out
 

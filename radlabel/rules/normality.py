@@ -39,7 +39,7 @@ def _derived_terms(ontology: Ontology, rules: ContextRules) -> list[str]:
     skip = uninformative_words(ontology, rules) | {w.lower() for w in _word_list(rules)}
     words = set()
     for c in ontology.finding_classes:
-        for text in (c.name, c.definition, *c.synonyms):
+        for text in (c.name, c.definition, *c.synonyms, *c.learned_synonyms):
             for w in re.findall(r"[a-z]+", text.lower()):
                 if len(w) > 3 and w not in skip:
                     words.add(w[:5] + "*" if len(w) > 5 else w)
