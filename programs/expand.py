@@ -48,8 +48,13 @@ from typing import Iterable, Literal
 
 import numpy as np
 
+from radlabel.data import iter_reports
 from radlabel.errors import InputError
-from radlabel.ontology import ClassDef, LearnedPhrase, Ontology, phrase_pattern
+from radlabel.lm.config import LMConfig, load_config
+from radlabel.lm.factory import make_lm
+from radlabel.ontology import ClassDef, LearnedPhrase, Ontology, check_phrase, phrase_pattern
+from radlabel.programs.likelihood import calibrate, score_options
+from radlabel.retrieval.embeddings import get_embedder
 from radlabel.sections import report_sentences
 
 # Generic English: function words and negation/hedge cues a mined phrase may not start or end
@@ -219,11 +224,6 @@ class _Asker:
     def _scored(self, prompt: str) -> dict | None:
         if self._likelihood is False:
             return None
-        try:
-            from radlabel.programs.likelihood import score_options
-        except ImportError:
-            self._likelihood = False
-            return None
         p = score_options(self.lm, prompt, list(YES_NO))
         self._likelihood = p is not None
         if p is not None:
@@ -268,8 +268,6 @@ class _Asker:
                 p["no"] = 1.0 - p["yes"]
             self.cache.put(key, p)
         if prior and set(p) == set(YES_NO):
-            from radlabel.programs.likelihood import calibrate
-
             p = calibrate(p, prior)
         return float(p["yes"])
 
@@ -364,7 +362,6 @@ class OntologyExpander:
     @property
     def embedder(self):
         if self._embedder is None:
-            from radlabel.retrieval.embeddings import get_embedder
 
             self._embedder = get_embedder()
         return self._embedder
@@ -551,7 +548,6 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
     s = settings or ExpandSettings()
     onto = classes if isinstance(classes, Ontology) else Ontology.load(classes)
     if isinstance(reports, (str, Path)):
-        from radlabel.data import iter_reports
 
         reports = iter_reports(reports)
     corpus = Corpus.from_reports(reports)
@@ -601,8 +597,6 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
                 if judged >= s.max_variants:
                     break
                 try:
-                    from radlabel.ontology import check_phrase
-
                     v = check_phrase(v)
                 except ValueError:
                     continue
@@ -662,8 +656,6 @@ def _header(onto, corpus, asker, s, summary) -> str:
 def _resolve_lm(lm):
     if lm is not None and not isinstance(lm, str) and not hasattr(lm, "model_dump"):
         return lm
-    from radlabel.lm.config import LMConfig, load_config
-    from radlabel.lm.factory import make_lm
 
     cfg = lm if isinstance(lm, LMConfig) else load_config(model=lm)
     return make_lm(cfg)
