@@ -225,8 +225,6 @@ class MentionLabeler(dspy.Module):
         return prior
 
     def _add_retrieved(self, mentions: dict[str, list[Mention]], sentences) -> None:
-        from radlabel.programs.mentions import sentence_state
-
         hits = self.retriever.candidates([s.text for s in sentences])
         for cls, places in hits.items():
             if cls in mentions or cls not in self.ontology.by_name:

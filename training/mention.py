@@ -6,8 +6,8 @@ derived from everything else. This student learns the per-sentence decisions ins
 the report-level 0/1: every finding/impression sentence of a training report is one example per
 class, with the state the teacher gave that sentence (``not_mentioned`` where the sentence does
 not mention the class). At prediction time it reads each sentence, combines the sentence states
-with the labeller's own rules (`radlabel.programs.mentions.combine_states`,
-`radlabel.programs.normality.normal_state`) and returns calibrated report-level P(present).
+with the labeller's own rules (`radlabel.rules.mentions.combine_states`,
+`radlabel.rules.normality.normal_state`) and returns calibrated report-level P(present).
 
 Where the per-sentence decisions come from: a label record carries the report-level state per
 class, the evidence sentence and the classes the LM judged. The rule stage that found the
@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from radlabel.errors import InputError
+from radlabel.rules.mentions import combine_states, find_mentions
+from radlabel.rules.normality import normal_state
 from radlabel.schema import STATES
 from radlabel.training.artifact import Classifier
 
@@ -233,7 +235,6 @@ def sentence_targets(text: str, labels: dict[str, str], classes: list[str], onto
 
     ``binary``: the labels are positives-only 0/1 gold (present vs not); only disagreements on
     present/not-present move sentence states there."""
-    from radlabel.programs.mentions import combine_states, find_mentions
     from radlabel.sections import report_sentences
 
     stats = stats if stats is not None else Counter()
@@ -318,9 +319,6 @@ class MentionClassifier(Classifier):
 
     def raw_scores(self, texts: list[str]):
         """Uncalibrated report P(present) per class, plus sentence states for the labels."""
-        from radlabel.programs.mentions import combine_states
-        from radlabel.programs.normality import normal_state
-
         sents, S, bounds = self._analyse(texts)
         C = len(self.classes)
         raw = np.zeros((len(texts), C))
@@ -341,7 +339,7 @@ class MentionClassifier(Classifier):
                   for j, c in enumerate(self.finding_classes)}
             states.append(fs)
             if nidx is not None:
-                st, _ev = _normal_state(normal_state, fs, sents[r], self.ontology)
+                st, _ev = normal_state(fs, sents[r], self.ontology)
                 raw[r, nidx] = float(np.prod(1.0 - np.clip(p_pu, 0, 1))) if st == "present" else 0.0
                 fs[self.normal_class] = st
         return raw, states
@@ -522,20 +520,6 @@ class MentionClassifier(Classifier):
                    finding_classes=meta.get("finding_classes"), normal_class=meta.get("normal_class"),
                    calib=calib, abstain=kw.get("abstain", meta.get("abstain", 0.1)), ontology=ontology,
                    ctx_featurizer=cfeat, U=U if cfeat is not None else None)
-
-
-_NORMAL_ARGS: dict = {}
-
-
-def _normal_state(fn, finding_states, sentences, ontology):
-    """`normal_state` takes the ontology since the rules moved to the core layer; older trees
-    took (states, sentences)."""
-    n = _NORMAL_ARGS.get(fn)
-    if n is None:
-        import inspect
-
-        n = _NORMAL_ARGS[fn] = len(inspect.signature(fn).parameters)
-    return fn(finding_states, sentences, ontology) if n >= 3 else fn(finding_states, sentences)
 
 
 # -- calibration helpers ---------------------------------------------------------------------
