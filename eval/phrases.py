@@ -72,7 +72,8 @@ def prune_learned(ontology: Ontology, base: Ontology, trusted: dict[str, dict[st
             else:
                 keep.append(phrase)
         classes.append(cdef.model_copy(update={"synonyms": keep}) if len(keep) != len(cdef.synonyms) else cdef)
-    return Ontology([ClassDef.model_validate(c.model_dump()) for c in classes], source=ontology.source), dropped
+    return Ontology([ClassDef.model_validate(c.model_dump()) for c in classes], source=ontology.source,
+                    vocabulary=ontology.vocabulary), dropped
 
 
 def learn_synonyms(ontology: Ontology, trusted: dict[str, dict[str, str]], predicted: dict[str, dict[str, str]],
@@ -129,7 +130,7 @@ def learn_synonyms(ontology: Ontology, trusted: dict[str, dict[str, str]], predi
             learned.append(LearnedPhrase(c, gram, len(hits & positive), len(fixes)))
         new_classes.append(cdef.model_copy(update={"synonyms": [*cdef.synonyms, *added]}) if added else cdef)
     return Ontology([ClassDef.model_validate(c.model_dump()) for c in new_classes],
-                    source=f"{ontology.source}+learned"), learned
+                    source=f"{ontology.source}+learned", vocabulary=ontology.vocabulary), learned
 
 
 def _precise(pat: re.Pattern, cls: str, corpus: list[tuple[str, str]], likely: dict[str, set[str]],

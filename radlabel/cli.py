@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> None:
             code = e.exit_code
         else:
             raise
-    sys.exit(code)
+    if code != errors.EXIT_OK:  # a clean run returns, so in-process callers need no SystemExit guard
+        sys.exit(code)
 
 
 if __name__ == "__main__":

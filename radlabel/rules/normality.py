@@ -4,7 +4,8 @@ The normal class is present only when no finding class is present or uncertain a
 of the findings/impression states some other abnormality. What "states an abnormality" means is
 the ontology's own vocabulary: its ``vocabulary.abnormal_terms`` when the class file lists them
 (the bundled chest set does: degenerative change, a tortuous aorta, ...), otherwise the content
-words of its classes' names, synonyms and definitions. Negation and normal wording come from the
+words of its classes' names and synonyms (learned ones too; definitions name anatomy, which is
+no abnormality). Negation and normal wording come from the
 generic cue file. Nothing here knows a modality.
 """
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _derived_terms(ontology: Ontology, rules: ContextRules) -> list[str]:
     skip = uninformative_words(ontology, rules) | {w.lower() for w in _word_list(rules)}
     words = set()
     for c in ontology.finding_classes:
-        for text in (c.name, c.definition, *c.synonyms, *c.learned_synonyms):
+        for text in (c.name, *c.synonyms, *c.learned_synonyms):
             for w in re.findall(r"[a-z]+", text.lower()):
                 if len(w) > 3 and w not in skip:
                     words.add(w[:5] + "*" if len(w) > 5 else w)
