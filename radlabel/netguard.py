@@ -125,8 +125,8 @@ def guard_url(url: str, *, field: str, allow_remote: bool = False,
     for a loopback host makes sure no proxy from the environment is used."""
     g = parse_url(url, field=field, schemes=schemes, default_scheme=default_scheme)
     if g.loopback:
-        hosts = [g.host] + ([f"[{g.host}]"] if ":" in g.host else [])
-        exempt_from_proxies(*dict.fromkeys(hosts + list(DEFAULT_NO_PROXY)))
+        # IPv6 without brackets: httpx reads a bracketed NO_PROXY entry as a broken URL port.
+        exempt_from_proxies(*dict.fromkeys([g.host.strip("[]")] + list(DEFAULT_NO_PROXY)))
         return g
     if not allow_remote:
         raise InputError(f"{g.host} is not this machine; reports are PHI and would leave it. "

@@ -66,6 +66,17 @@ def test_the_backslash_url_is_refused_by_the_lm_config():
         LMConfig(model="openai/x", api_base="http://a@127.0.0.1:8000/v1").check_privacy()
 
 
+def test_an_ipv6_loopback_leaves_no_proxy_readable_by_httpx(monkeypatch):
+    import httpx
+
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.setenv("no_proxy", "")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    guard_url("http://[::1]:9/v1", field="api-base")
+    assert "::1" in os.environ["NO_PROXY"].split(",")
+    httpx.Client().close()          # a bracketed entry made this raise "Invalid port: ':1]'"
+
+
 def test_loopback_hosts_are_put_on_no_proxy(monkeypatch):
     monkeypatch.setenv("NO_PROXY", "corp.example")
     monkeypatch.delenv("no_proxy", raising=False)
