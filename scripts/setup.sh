@@ -24,6 +24,7 @@ fi
 
 log "installing Python dependencies (requirements.lock, --require-hashes)"
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
+.venv/bin/python -m pip install --disable-pip-version-check -q --require-hashes -r scripts/pip.lock
 .venv/bin/python -m pip install --disable-pip-version-check -q --require-hashes -r requirements.lock
 .venv/bin/python -m pip install --disable-pip-version-check -q --no-deps -e .
 
