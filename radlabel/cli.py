@@ -27,7 +27,7 @@ AREAS = [
     "radlabel.programs.cli",
     "radlabel.programs.cli_classes",
     "radlabel.eval.cli",
-    "radlabel.eval.cli_loop",
+    "radlabel.cli_loop",
     "radlabel.commands_synth",
 ]
 

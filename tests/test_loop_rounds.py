@@ -6,7 +6,7 @@ import pytest
 
 from loop_corpus import positives_only, synthetic, write
 from radlabel.errors import InputError
-from radlabel.eval.loop import STEPS, Loop, LoopConfig
+from radlabel.loop import STEPS, Loop, LoopConfig
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""CLI verbs of the loop area (issue 6): `radlabel analyze`, `radlabel feedback`, `radlabel loop`."""
+"""CLI verbs of the loop area (issue 6): `radlabel analyze`, `radlabel feedback`, `radlabel loop` (top layer: the loop drives every other area)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -84,7 +84,7 @@ def loop(
     from pydantic import ValidationError
 
     from radlabel.errors import InputError
-    from radlabel.eval.loop import Loop, LoopConfig
+    from radlabel.loop import Loop, LoopConfig
 
     if judge not in ("none", "ambiguous", "all"):
         raise InputError("--judge must be none, ambiguous or all", field="judge")
