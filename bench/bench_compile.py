@@ -33,7 +33,7 @@ from radlabel.env import apply_offline_defaults
 apply_offline_defaults()
 
 from radlabel.eval.gold import load_gold, split_gold  # noqa: E402
-from radlabel.eval.scores import f1_scores  # noqa: E402
+from radlabel.scores import f1_scores  # noqa: E402
 from radlabel.labeling import label_reports  # noqa: E402
 from radlabel.labelsets import read_label_records  # noqa: E402
 from radlabel.ontology import Ontology  # noqa: E402

@@ -19,6 +19,7 @@ from radlabel.eval.issues import (TRUSTED_SOURCES, IssueRanking, issue_lines, mu
 from radlabel.jsonl import write_jsonl_atomic
 from radlabel.ontology import Ontology
 from radlabel.schema import LabelRecord
+from radlabel.scores import ClassScore, f1_from_matrix
 
 
 @dataclass
@@ -74,15 +75,9 @@ def gold_matrix(gold: dict[str, dict], ids: list[str], classes: list[str],
 
 def confusion(Yhat: np.ndarray, Ygold: np.ndarray) -> dict:
     """TP/FP/FN/TN, precision, recall and F1 of one class's 0/1 predictions."""
-    tp = int(((Yhat == 1) & (Ygold == 1)).sum())
-    fp = int(((Yhat == 1) & (Ygold == 0)).sum())
-    fn = int(((Yhat == 0) & (Ygold == 1)).sum())
-    tn = int(((Yhat == 0) & (Ygold == 0)).sum())
-    prec = tp / (tp + fp) if tp + fp else 0.0
-    rec = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": round(prec, 4),
-            "recall": round(rec, 4), "f1": round(f1, 4)}
+    s = f1_from_matrix(np.asarray(Ygold)[:, None], np.asarray(Yhat)[:, None]).micro
+    return {"tp": s.tp, "fp": s.fp, "fn": s.fn, "tn": len(Ygold) - s.tp - s.fp - s.fn,
+            "precision": round(s.precision, 4), "recall": round(s.recall, 4), "f1": round(s.f1, 4)}
 
 
 def per_class_table(a: Analysis) -> list[dict]:
@@ -107,12 +102,11 @@ def per_class_table(a: Analysis) -> list[dict]:
 
 
 def micro_f1(rows: list[dict], key: str) -> float | None:
+    """Micro F1 pooled over the per-class confusions `rows[*][key]` (None: no such column)."""
     if not rows or key not in rows[0]:
         return None
-    tp = sum(r[key]["tp"] for r in rows)
-    fp = sum(r[key]["fp"] for r in rows)
-    fn = sum(r[key]["fn"] for r in rows)
-    return round(2 * tp / (2 * tp + fp + fn), 4) if tp + fp + fn else 0.0
+    pooled = ClassScore.pooled(ClassScore(tp=r[key]["tp"], fp=r[key]["fp"], fn=r[key]["fn"]) for r in rows)
+    return round(pooled.f1, 4)
 
 
 def disagreement_rows(a: Analysis) -> list[dict]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from radlabel.eval.gold import FOUR_STATE, GoldSet
-from radlabel.eval.scores import Calibration, F1Scores, calibration, f1_scores, state_confusion
+from radlabel.scores import Calibration, F1Scores, calibration, f1_scores, state_confusion
 from radlabel.labelsets import read_label_records
 from radlabel.ontology import Ontology
 from radlabel.schema import STATES, LabelRecord, Report

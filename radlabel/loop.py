@@ -22,6 +22,7 @@ from radlabel.errors import InputError
 from radlabel.jsonl import read_jsonl, write_jsonl_atomic
 from radlabel.ontology import Ontology
 from radlabel.schema import LabelRecord
+from radlabel.scores import f1_scores
 
 STEPS = ("label", "train", "analyze", "feedback", "recompile", "score")
 
@@ -70,15 +71,10 @@ def _states(records: list[dict] | dict) -> dict[str, dict[str, str]]:
 
 def micro_f1(pred: dict[str, dict[str, str]], gold: dict[str, dict], classes: list[str]) -> dict:
     """Micro/macro F1 of "present" over the ids of `gold` (missing predictions count as negative)."""
-    from radlabel.training.metrics import f1_scores
-
-    ids = sorted(gold)
-    if not ids:
+    if not gold:
         return {}
-    G = [[1 if gold[i]["labels"].get(c) == "present" else 0 for c in classes] for i in ids]
-    Pm = [[1 if pred.get(i, {}).get(c) == "present" else 0 for c in classes] for i in ids]
-    s = f1_scores(G, Pm)
-    return {"micro_f1": s["micro_f1"], "macro_f1": s["macro_f1"], "reports": len(ids)}
+    s = f1_scores({i: g["labels"] for i, g in gold.items()}, pred, classes)
+    return {"micro_f1": round(s.micro_f1, 4), "macro_f1": round(s.macro_f1, 4), "reports": len(gold)}
 
 
 class Loop:

@@ -12,7 +12,7 @@ from compile_gold import FOUR_STATE_ROWS, positives_only, write_rows
 from radlabel.cli import main
 from radlabel.eval.evaluate import evaluate_file, write_report
 from radlabel.eval.gold import load_gold
-from radlabel.eval.scores import f1_scores
+from radlabel.scores import f1_scores
 from radlabel.ontology import Ontology
 
 SHARED_SCORER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "score.py"

@@ -1,20 +1,16 @@
-"""Micro/macro F1 with the same definitions as shared/tools/score.py (macro over supported classes)."""
+"""Validation metrics in the shape a model folder stores (radlabel_model.json "metrics").
+
+The counting is `radlabel.scores` (the one scorer); this only lays the result out per column."""
 from __future__ import annotations
 
 import numpy as np
 
+from radlabel.scores import f1_from_matrix
+
 
 def f1_scores(Y: np.ndarray, Yhat: np.ndarray) -> dict:
     """Y, Yhat: (n, C) 0/1. Micro pools TP/FP/FN; macro averages classes with support > 0."""
-    Y = np.asarray(Y) > 0.5
-    Yhat = np.asarray(Yhat) > 0.5
-    tp = (Y & Yhat).sum(0)
-    fp = (~Y & Yhat).sum(0)
-    fn = (Y & ~Yhat).sum(0)
-    denom = 2 * tp.sum() + fp.sum() + fn.sum()
-    micro = float(2 * tp.sum() / denom) if denom else 0.0
-    per = np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-    support = Y.sum(0)
-    macro = float(per[support > 0].mean()) if (support > 0).any() else 0.0
-    return {"micro_f1": round(micro, 4), "macro_f1": round(macro, 4),
-            "per_class_f1": [round(float(x), 4) for x in per], "support": support.astype(int).tolist()}
+    s = f1_from_matrix(Y, Yhat)
+    per = list(s.per_class.values())
+    return {"micro_f1": round(s.micro_f1, 4), "macro_f1": round(s.macro_f1, 4),
+            "per_class_f1": [round(c.f1, 4) for c in per], "support": [c.support for c in per]}

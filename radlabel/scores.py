@@ -1,5 +1,7 @@
 """Scores of predicted labels against gold: F1 per class, state confusion, calibration.
 
+The one scorer: `evaluate`, `analyze`, the loop, training (validation metrics) and the benches
+all count TP/FP/FN here, from state dicts (`f1_scores`) or 0/1 matrices (`f1_from_matrix`).
 F1 uses the same definitions as the shared scorer (shared/tools/score.py): positive = present,
 uncertain and not_mentioned are negative; micro F1 pools TP/FP/FN over all classes; macro F1
 averages per-class F1 over classes with gold support > 0; a gold id with no prediction (or a
@@ -9,13 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from radlabel.schema import STATES
 
 
 def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Precision, recall, F1. F1 = 2TP / (2TP + FP + FN): equal to 2PR / (P + R), but one
+    division, so an exact half (13/32) rounds the same way everywhere."""
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
+    f = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
     return p, r, f
 
 
@@ -38,6 +44,20 @@ class ClassScore:
     def f1(self) -> float:
         return prf(self.tp, self.fp, self.fn)[2]
 
+    def add(self, other: "ClassScore") -> None:
+        self.support += other.support
+        self.tp += other.tp
+        self.fp += other.fp
+        self.fn += other.fn
+
+    @classmethod
+    def pooled(cls, scores) -> "ClassScore":
+        """TP/FP/FN (and support) summed over `scores`: the micro-average counts."""
+        tot = cls()
+        for s in scores:
+            tot.add(s)
+        return tot
+
 
 @dataclass
 class F1Scores:
@@ -46,13 +66,7 @@ class F1Scores:
 
     @property
     def micro(self) -> ClassScore:
-        tot = ClassScore()
-        for c in self.per_class.values():
-            tot.support += c.support
-            tot.tp += c.tp
-            tot.fp += c.fp
-            tot.fn += c.fn
-        return tot
+        return ClassScore.pooled(self.per_class.values())
 
     @property
     def micro_f1(self) -> float:
@@ -89,6 +103,20 @@ def f1_scores(gold: dict[str, dict[str, str]], pred: dict[str, dict[str, str]],
             elif gp:
                 s.fn += 1
     return F1Scores(per, missing)
+
+
+def f1_from_matrix(Y, Yhat, classes: list[str] | None = None) -> F1Scores:
+    """The same scores from (n, C) 0/1 matrices: Y gold, Yhat predicted (a value > 0.5 is positive).
+
+    Columns are named by `classes` (default "0", "1", ...)."""
+    Y, Yhat = np.asarray(Y, dtype=float) > 0.5, np.asarray(Yhat, dtype=float) > 0.5
+    if Y.ndim != 2 or Y.shape != Yhat.shape:
+        raise ValueError(f"gold {Y.shape} and predictions {Yhat.shape}: want two (n, C) matrices")
+    names = list(classes) if classes is not None else [str(j) for j in range(Y.shape[1])]
+    tp, fp, fn = (Y & Yhat).sum(0), (~Y & Yhat).sum(0), (Y & ~Yhat).sum(0)
+    per = {c: ClassScore(support=int(Y[:, j].sum()), tp=int(tp[j]), fp=int(fp[j]), fn=int(fn[j]))
+           for j, c in enumerate(names)}
+    return F1Scores(per)
 
 
 def state_confusion(gold: dict[str, dict[str, str]], pred: dict[str, dict[str, str]],
