@@ -23,23 +23,28 @@ overridden: ``"light,num_candidates=4"`` or a dict.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import random
 import time
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Callable
 
 import dspy
 
 from radlabel.errors import InputError
 from radlabel.eval.gold import GoldSet
-from radlabel.eval.metrics import judge_agreement, judge_feedback
+from radlabel.lm.config import LMConfig, load_config
+from radlabel.lm.factory import make_lm
 from radlabel.ontology import Ontology
-from radlabel.programs.demos import judge_demos
 from radlabel.programs.judge_examples import EXAMPLE_POLICIES, judge_examples
+from radlabel.programs.labeler import Labeler
+from radlabel.programs.metrics import judge_agreement, judge_feedback
+from radlabel.programs.modules import make_judge
 from radlabel.programs.signatures import JudgeFinding
 
 PROPOSER_MAX_TOKENS = 768  # instructions are a paragraph; judge answers need far fewer
-OPTIMIZERS = ("labeled", "bootstrap", "random-search", "mipro", "gepa", "simba")
 
 # Knobs, by budget. LM calls grow with: val_size x candidates (random-search, mipro),
 # max_metric_calls (gepa), bsize x num_candidates x max_steps + candidates x simba_examples
@@ -95,8 +100,7 @@ class JudgeProgram(dspy.Module):
 
     def __init__(self, demos: bool = True, ontology: Ontology | None = None):
         super().__init__()
-        self.judge = dspy.Predict(JudgeFinding)
-        self.judge.demos = judge_demos(ontology) if demos else []
+        self.judge = make_judge(ontology, demos)
 
     def forward(self, finding: str, sentences: str) -> dspy.Prediction:
         return self.judge(finding=finding, sentences=sentences)
@@ -171,14 +175,88 @@ def _split_train_val(examples: list, val_size: int, seed: int) -> tuple[list, li
 def proposer_lm(lm_arg, task_lm):
     """The LM that writes instructions (MIPROv2, SIMBA) or reflects (GEPA): the same model, with
     room for a paragraph. The embedded engine is shared, so this loads nothing new."""
-    from radlabel.lm.config import LMConfig, load_config
-
     if lm_arg is not None and not isinstance(lm_arg, (str, LMConfig)):
         return task_lm  # a ready dspy.LM (or a test's scripted LM): use it as given
     cfg = lm_arg if isinstance(lm_arg, LMConfig) else load_config(model=lm_arg)
-    from radlabel.lm.factory import make_lm
-
     return make_lm(cfg.model_copy(update={"max_tokens": max(cfg.max_tokens, PROPOSER_MAX_TOKENS)}))
+
+
+def _labeled(student, train, val, knobs, lm, seed):
+    return dspy.LabeledFewShot(k=knobs["max_labeled"]).compile(student, trainset=train)
+
+
+def _bootstrap(student, train, val, knobs, lm, seed):
+    tp = dspy.BootstrapFewShot(metric=judge_agreement, max_bootstrapped_demos=knobs["max_demos"],
+                               max_labeled_demos=knobs["max_labeled"], max_rounds=1)
+    return tp.compile(student, trainset=train)
+
+
+def _random_search(student, train, val, knobs, lm, seed):
+    tp = dspy.BootstrapFewShotWithRandomSearch(
+        metric=judge_agreement, max_bootstrapped_demos=knobs["max_demos"],
+        max_labeled_demos=knobs["max_labeled"], num_candidate_programs=knobs["num_candidates"],
+        num_threads=1)
+    return tp.compile(student, trainset=train, valset=val)
+
+
+def _mipro(student, train, val, knobs, lm, seed):
+    tp = dspy.MIPROv2(metric=judge_agreement, prompt_model=lm, task_model=dspy.settings.lm, auto=None,
+                      num_candidates=knobs["num_candidates"],
+                      max_bootstrapped_demos=knobs["max_demos"],
+                      max_labeled_demos=knobs["max_labeled"], num_threads=1, seed=seed,
+                      verbose=False)
+    return tp.compile(student, trainset=train, valset=val, num_trials=knobs["num_trials"],
+                      minibatch=len(val) > 35, requires_permission_to_run=False,
+                      view_data_batch_size=min(10, len(train)))
+
+
+def _gepa(student, train, val, knobs, lm, seed):
+    tp = dspy.GEPA(metric=judge_feedback, max_metric_calls=knobs["max_metric_calls"],
+                   reflection_lm=lm, reflection_minibatch_size=knobs["reflection_minibatch"],
+                   num_threads=1, use_merge=False, seed=seed)
+    return tp.compile(student, trainset=train, valset=val)
+
+
+def _simba(student, train, val, knobs, lm, seed):
+    train = train[: max(knobs["simba_examples"], 2)]
+    bsize = min(knobs["bsize"], len(train))
+    tp = dspy.SIMBA(metric=judge_agreement, bsize=bsize, num_candidates=knobs["num_candidates"],
+                    max_steps=knobs["max_steps"], max_demos=knobs["max_demos"],
+                    prompt_model=lm, num_threads=1)
+    return tp.compile(student, trainset=train, seed=seed)
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """One DSPy optimizer: how to run it on the judge, and what it needs.
+
+    ``run(student, train, val, knobs, prompt_lm, seed)`` returns the compiled judge;
+    ``all_examples``: it trains on every example (no held-back validation split);
+    ``needs``: an optional package it imports late (checked before any LM call)."""
+
+    run: Callable[..., JudgeProgram]
+    all_examples: bool = False
+    needs: str | None = None
+
+
+# The one table of optimizers: `--optimizer` choices, the loop's and the CLI's, come from here.
+OPTIMIZER_TABLE: dict[str, Optimizer] = {
+    "labeled": Optimizer(_labeled, all_examples=True),
+    "bootstrap": Optimizer(_bootstrap, all_examples=True),
+    "random-search": Optimizer(_random_search),
+    "mipro": Optimizer(_mipro, needs="optuna"),
+    "gepa": Optimizer(_gepa),
+    "simba": Optimizer(_simba),
+}
+OPTIMIZERS = tuple(OPTIMIZER_TABLE)
+
+
+def optimizer_spec(name: str) -> Optimizer:
+    try:
+        return OPTIMIZER_TABLE[name]
+    except KeyError:
+        raise InputError(f"unknown optimizer {name!r}; use one of {', '.join(OPTIMIZERS)}",
+                         field="optimizer") from None
 
 
 def run_optimizer(optimizer: str, student: JudgeProgram, train: list, val: list, knobs: dict,
@@ -187,42 +265,7 @@ def run_optimizer(optimizer: str, student: JudgeProgram, train: list, val: list,
 
     The task LM is the one in `dspy.context`; `prompt_lm` proposes instructions / reflects.
     """
-    lm = prompt_lm
-    if optimizer == "labeled":
-        return dspy.LabeledFewShot(k=knobs["max_labeled"]).compile(student, trainset=train)
-    if optimizer == "bootstrap":
-        tp = dspy.BootstrapFewShot(metric=judge_agreement, max_bootstrapped_demos=knobs["max_demos"],
-                                   max_labeled_demos=knobs["max_labeled"], max_rounds=1)
-        return tp.compile(student, trainset=train)
-    if optimizer == "random-search":
-        tp = dspy.BootstrapFewShotWithRandomSearch(
-            metric=judge_agreement, max_bootstrapped_demos=knobs["max_demos"],
-            max_labeled_demos=knobs["max_labeled"], num_candidate_programs=knobs["num_candidates"],
-            num_threads=1)
-        return tp.compile(student, trainset=train, valset=val)
-    if optimizer == "mipro":
-        tp = dspy.MIPROv2(metric=judge_agreement, prompt_model=lm, task_model=dspy.settings.lm, auto=None,
-                          num_candidates=knobs["num_candidates"],
-                          max_bootstrapped_demos=knobs["max_demos"],
-                          max_labeled_demos=knobs["max_labeled"], num_threads=1, seed=seed,
-                          verbose=False)
-        return tp.compile(student, trainset=train, valset=val, num_trials=knobs["num_trials"],
-                          minibatch=len(val) > 35, requires_permission_to_run=False,
-                          view_data_batch_size=min(10, len(train)))
-    if optimizer == "gepa":
-        tp = dspy.GEPA(metric=judge_feedback, max_metric_calls=knobs["max_metric_calls"],
-                       reflection_lm=lm, reflection_minibatch_size=knobs["reflection_minibatch"],
-                       num_threads=1, use_merge=False, seed=seed)
-        return tp.compile(student, trainset=train, valset=val)
-    if optimizer == "simba":
-        train = train[: max(knobs["simba_examples"], 2)]
-        bsize = min(knobs["bsize"], len(train))
-        tp = dspy.SIMBA(metric=judge_agreement, bsize=bsize, num_candidates=knobs["num_candidates"],
-                        max_steps=knobs["max_steps"], max_demos=knobs["max_demos"],
-                        prompt_model=lm, num_threads=1)
-        return tp.compile(student, trainset=train, seed=seed)
-    raise InputError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}",
-                     field="optimizer")
+    return optimizer_spec(optimizer).run(student, train, val, knobs, prompt_lm, seed)
 
 
 def compile_program(gold: GoldSet, optimizer: str = "bootstrap", budget: str | dict | None = "light",
@@ -249,11 +292,7 @@ def compile_program(gold: GoldSet, optimizer: str = "bootstrap", budget: str | d
         CompileResult with the labeler (compiled judge loaded), the judge program and a manifest
         (optimizer, knobs, gold hash, LM, class-set hash, scores before/after, cost, date, versions).
     """
-    from radlabel.programs.labeler import Labeler
-
-    if optimizer not in OPTIMIZERS:
-        raise InputError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}",
-                         field="optimizer")
+    spec = optimizer_spec(optimizer)
     if judge not in EXAMPLE_POLICIES:
         raise InputError(f"--judge must be one of {', '.join(EXAMPLE_POLICIES)} to compile "
                          "(judge=none has nothing to train)", field="judge")
@@ -262,7 +301,7 @@ def compile_program(gold: GoldSet, optimizer: str = "bootstrap", budget: str | d
         raise InputError("gold was loaded with a different class set than the one compiled for",
                          path=gold.source, field="labels")
     knobs = parse_budget(budget)
-    _check_optional_dependencies(optimizer)
+    _check_optional_dependency(optimizer, spec)
     policy = examples or judge
     exs = judge_examples(gold, ontology, policy)
     if len(exs) < 2:
@@ -271,7 +310,7 @@ def compile_program(gold: GoldSet, optimizer: str = "bootstrap", budget: str | d
                          path=gold.source)
     train, val = _split_train_val(exs, knobs["val_size"], seed)
     separate_val = train is not val
-    if optimizer in ("labeled", "bootstrap"):
+    if spec.all_examples:
         train = exs
     held = judge_examples(heldout, ontology, policy)[: knobs["heldout_max"]] if heldout else []
     scored_on = "heldout" if held else "validation examples (seen while compiling)"
@@ -313,19 +352,17 @@ def compile_program(gold: GoldSet, optimizer: str = "bootstrap", budget: str | d
     return CompileResult(labeler, compiled, manifest)
 
 
-def _check_optional_dependencies(optimizer: str) -> None:
+def _check_optional_dependency(name: str, spec: Optimizer) -> None:
     """Fail before any LM call, not after minutes of proposing (MIPROv2 imports optuna late)."""
-    if optimizer == "mipro":
+    if spec.needs:
         try:
-            import optuna  # noqa: F401
+            importlib.import_module(spec.needs)
         except ImportError:
-            raise InputError("the mipro optimizer needs optuna: pip install optuna (it is in "
-                             "requirements.txt)", field="optimizer") from None
+            raise InputError(f"the {name} optimizer needs {spec.needs}: pip install {spec.needs} (it "
+                             "is in requirements.txt)", field="optimizer") from None
 
 
 def _version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(dist)
     except PackageNotFoundError:

@@ -166,3 +166,26 @@ def test_cli_compile_reports_bad_input_without_traceback(gold, tmp_path, capsys)
         main(["compile", "--gold", str(bad), "-o", str(tmp_path / "p")])
     err = capsys.readouterr().err
     assert e.value.code == 2 and "bad.jsonl:1" in err and "labels.Cardiomegaly" in err
+
+
+def test_optimizer_table_is_the_one_list_of_choices(monkeypatch):
+    from radlabel.programs import cli as compile_cli
+    from radlabel.programs.compile import OPTIMIZER_TABLE, OPTIMIZERS, optimizer_spec
+
+    assert OPTIMIZERS == ("labeled", "bootstrap", "random-search", "mipro", "gepa", "simba")
+    assert compile_cli.OPTIMIZER_HELP == " | ".join(OPTIMIZERS)  # the CLI help names the same set
+    # labeled/bootstrap train on every example; the searching optimizers keep a validation split
+    assert [n for n, spec in OPTIMIZER_TABLE.items() if spec.all_examples] == ["labeled", "bootstrap"]
+    assert optimizer_spec("mipro").needs == "optuna"
+    with pytest.raises(InputError, match="unknown optimizer 'annealing'; use one of labeled, bootstrap"):
+        optimizer_spec("annealing")
+
+
+def test_missing_optional_package_fails_before_any_lm_call(gold, monkeypatch):
+    import sys
+
+    lm = scripted_lm()
+    monkeypatch.setitem(sys.modules, "optuna", None)  # what `import optuna` sees when it is not installed
+    with pytest.raises(InputError, match="mipro optimizer needs optuna"):
+        compile_program(gold, "mipro", lm=lm, judge="all")
+    assert lm.history == []
