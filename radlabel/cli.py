@@ -6,6 +6,7 @@ import sys
 
 try:
     import typer
+    from typer.core import TyperGroup
 
     from radlabel.env import apply_offline_defaults
 except KeyboardInterrupt:  # Ctrl-C while Python is still starting up: no traceback
@@ -14,7 +15,22 @@ except KeyboardInterrupt:  # Ctrl-C while Python is still starting up: no traceb
 
 apply_offline_defaults()
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# `radlabel --help` lists the verbs in the order a user runs them, then the tools around them.
+PIPELINE = ("reports", "label", "review", "review-export", "compile", "evaluate", "train", "predict",
+            "analyze", "feedback", "loop")
+TOOLS = ("index", "search", "classes", "synth", "model", "demo", "pretrain", "tokenizer")
+
+
+class PipelineGroup(TyperGroup):
+    """Verbs in PIPELINE then TOOLS order; any other verb after them, by name."""
+
+    def list_commands(self, ctx) -> list[str]:
+        rank = {name: i for i, name in enumerate(PIPELINE + TOOLS)}
+        return sorted(self.commands, key=lambda name: (rank.get(name, len(rank)), name))
+
+
+app = typer.Typer(cls=PipelineGroup, add_completion=False, no_args_is_help=True,
+                  pretty_exceptions_enable=False,
                   help="radlabel: structured, auditable labels from radiology reports.")
 
 # Each area registers its verbs with `register(app)`; the modules import nothing heavy.
@@ -69,14 +85,9 @@ def main(argv: list[str] | None = None) -> None:
         where = f"{e.filename}: " if e.filename else ""
         typer.secho(f"error: {where}{e.strerror or e}", fg="red", err=True)
         code = errors.EXIT_OS_ERROR
-    except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            code = e.exit_code
-        else:
-            raise
+    except typer.TyperException as e:  # usage errors (typer vendors click: not click.ClickException)
+        e.show()
+        code = e.exit_code
     if code != errors.EXIT_OK:  # a clean run returns, so in-process callers need no SystemExit guard
         sys.exit(code)
 

@@ -60,6 +60,17 @@ def test_bad_input_exits_2(tmp_path):
     assert not (tmp_path / "out.jsonl").exists()  # no empty output left behind
 
 
+@pytest.mark.parametrize("args, says", [
+    (["index", "classes"], "Missing"),                       # a required argument left out
+    (["label", "x.jsonl", "-o", "y.jsonl", "--no-such-flag"], "No such option"),
+    (["no-such-verb"], "No such command"),
+])
+def test_usage_errors_exit_2_without_traceback(tmp_path, args, says):
+    r = run(args, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert says in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
 def test_ctrl_c_mid_run_exits_130_and_resumes(tmp_path):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     n = 4000
