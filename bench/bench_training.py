@@ -26,7 +26,7 @@ from radlabel.env import apply_offline_defaults
 apply_offline_defaults()
 
 from radlabel.jsonl import read_jsonl, write_jsonl_atomic  # noqa: E402
-from radlabel.training.artifact import load_classifier  # noqa: E402
+from radlabel.training.registry import load_classifier  # noqa: E402
 from radlabel.training.config import TrainConfig  # noqa: E402
 from radlabel.training.predict import predict_records  # noqa: E402
 from radlabel.training.train import train_model  # noqa: E402

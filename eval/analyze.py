@@ -16,10 +16,14 @@ import numpy as np
 from radlabel.errors import InputError
 from radlabel.eval.issues import (TRUSTED_SOURCES, IssueRanking, issue_lines, multi_hot,
                                   rank_label_issues, state_matrix)
+from radlabel.eval.report import write_report
 from radlabel.jsonl import write_jsonl_atomic
 from radlabel.ontology import Ontology
 from radlabel.schema import LabelRecord
 from radlabel.scores import ClassScore, f1_from_matrix
+from radlabel.training.crossval import cross_val_proba
+from radlabel.training.registry import load_classifier
+from radlabel.training.thresholds import tune_thresholds
 
 
 @dataclass
@@ -48,13 +52,9 @@ def classifier_proba(texts: list[str], Y: np.ndarray, *, model_dir: str | Path |
                      states=None) -> tuple[np.ndarray, str]:
     """Out-of-fold P(present) from cross-validation, or a given model's (in-sample) P."""
     if model_dir is not None:
-        from radlabel.training.artifact import load_classifier
-
         clf = load_classifier(model_dir)
         P = clf.present_proba(clf.predict_proba(texts))
         return np.asarray(P, dtype=float), f"model {model_dir} (not out-of-fold)"
-    from radlabel.training.crossval import cross_val_proba
-
     if Y.sum() == 0:
         raise InputError("no positive label anywhere: nothing for a classifier to learn")
     extra = {}
@@ -134,8 +134,6 @@ def run_analysis(records: dict[str, LabelRecord], texts: dict[str, str], ontolog
                  uncertain_as: str = "negative", include_trusted: bool = False,
                  limit: int | None = None) -> Analysis:
     """Everything `radlabel analyze` computes, in memory (write_analysis saves it)."""
-    from radlabel.training.thresholds import tune_thresholds
-
     t0 = time.perf_counter()
     ids = sorted(i for i in records if texts.get(i, "").strip())
     if len(ids) < max(4, folds):
@@ -171,8 +169,6 @@ def summary_dict(a: Analysis, table: list[dict]) -> dict:
 def write_analysis(a: Analysis, out_dir: str | Path, *, texts: dict[str, str] | None = None,
                    top_reports: int = 20, plots: bool = True) -> dict:
     """Write issues.jsonl, disagreements.jsonl, proba.jsonl, summary.json and report.md."""
-    from radlabel.eval.report import write_report
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = per_class_table(a)

@@ -355,7 +355,7 @@ class Loop:
             out["heldout_labels"] = micro_f1(_states({i: r.model_dump() for i, r in recs.items()}),
                                              self.eval_gold, classes)
             out["heldout_lm_calls"] = sum(r.meta.lm_calls for r in recs.values() if r.id not in reused)
-            from radlabel.training.artifact import load_classifier
+            from radlabel.training.registry import load_classifier
 
             clf = load_classifier(self.round_dir(k) / "model")
             ids = [r.id for r in reports]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from radlabel.errors import InputError
 from radlabel.ontology import Ontology
 from radlabel.training import cli as training_cli
-from radlabel.training.artifact import load_classifier
+from radlabel.training.registry import load_classifier
 from radlabel.training.config import TrainConfig
 from radlabel.training.mention import (SENT_STATES, expected_calibration_error, fit_isotonic,
                                        sentence_targets)

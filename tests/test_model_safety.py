@@ -19,7 +19,7 @@ import pytest
 
 from radlabel.errors import InputError
 from radlabel.ontology import Ontology
-from radlabel.training.artifact import load_classifier
+from radlabel.training.registry import load_classifier
 from radlabel.training.tfidf import MODEL_JSON, WEIGHTS, TfidfClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,3 +244,19 @@ def test_every_requirement_is_locked_with_a_hash():
 def test_setup_installs_from_the_lock_with_require_hashes():
     setup = (ROOT / "scripts" / "setup.sh").read_text()
     assert re.search(r"pip install[^\n]*--require-hashes[^\n]*-r requirements\.lock", setup)
+
+
+def test_every_configurable_variant_is_registered_and_an_unknown_one_is_refused(tmp_path):
+    from typing import get_args
+
+    from radlabel.training.base import META_FILE
+    from radlabel.training.config import Variant
+    from radlabel.training.registry import VARIANTS
+
+    assert set(VARIANTS) == set(get_args(Variant))  # `train --variant X` can always be loaded back
+    for name, spec in VARIANTS.items():
+        assert spec.classifier.variant in (name, "")  # the encoder class serves lora and full
+    (tmp_path / META_FILE).write_text(json.dumps({"variant": ["tfidf"], "classes": CLASSES}))
+    with pytest.raises(InputError, match="unknown variant") as e:
+        load_classifier(tmp_path)
+    assert e.value.field == "variant"

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from radlabel.training.artifact import load_classifier
+from radlabel.training.registry import load_classifier
 from radlabel.training.config import TrainConfig
 from radlabel.training.train import train_model
 from training_corpus import corpus, write_files

@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from radlabel.training import cli as training_cli
-from radlabel.training.artifact import load_classifier
+from radlabel.training.registry import load_classifier
 from radlabel.training.config import TrainConfig
 from radlabel.training.crossval import cross_val_proba
 from radlabel.training.train import train_model

@@ -1,9 +1,9 @@
-"""The model folder every variant writes, and `load_classifier` that reads any of them.
+"""The base of every classifier variant: `Classifier`, the model folder's metadata, the pickle check.
 
 A folder holds the variant's own files (HF ``save_pretrained`` safetensors files, or JSON +
 .npz arrays for TF-IDF; never a pickle), ``radlabel_model.json`` (variant, classes, thresholds,
-label source, metrics, config) and a README.md model card. `load_classifier(dir)` returns an object with
-``predict_proba(texts)`` and ``predict(texts)`` whatever the variant.
+label source, metrics, config) and a README.md model card. The variants subclass `Classifier`;
+`radlabel.training.registry` names them and loads any folder (`load_classifier`).
 """
 from __future__ import annotations
 
@@ -116,27 +116,3 @@ def check_no_pickles(model_dir: str | Path, variant: str) -> None:
     if wanted and not any((folder / w).is_file() for w in wanted):
         raise InputError(f"model folder has no {wanted[0]} (radlabel loads safetensors weights only)",
                          path=str(folder))
-
-
-def load_classifier(model_dir: str | Path, **kw) -> Classifier:
-    """Any trained folder -> a Classifier (TF-IDF, encoder LoRA/full, decoder LoRA).
-
-    Nothing in the folder is unpickled: see `check_no_pickles` and the TF-IDF format."""
-    meta = read_meta(model_dir)
-    variant = meta.get("variant")
-    if variant in ("tfidf", "mention", *SAFE_WEIGHTS):
-        check_no_pickles(model_dir, variant)
-    if variant == "mention":
-        from radlabel.training.mention import MentionClassifier
-        return MentionClassifier.load(model_dir, meta, **kw)
-    if variant == "tfidf":
-        from radlabel.training.tfidf import TfidfClassifier
-        return TfidfClassifier.load(model_dir, meta)
-    if variant in ("lora", "full"):
-        from radlabel.training.encoder import EncoderClassifier
-        return EncoderClassifier.load(model_dir, meta, **kw)
-    if variant == "decoder-lora":
-        from radlabel.training.decoder import DecoderClassifier
-        return DecoderClassifier.load(model_dir, meta, **kw)
-    raise InputError(f"unknown variant {variant!r}", path=str(Path(model_dir) / META_FILE),
-                     field="variant")

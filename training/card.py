@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from radlabel.training.artifact import read_meta
+from radlabel.training.base import read_meta
 
 
 def render_card(meta: dict) -> str:

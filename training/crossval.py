@@ -5,18 +5,21 @@ learning needs to find pseudo-labels the classifier disagrees with.
 """
 from __future__ import annotations
 
+import tempfile
+
 import numpy as np
 
+from radlabel.ontology import Ontology
 from radlabel.training.config import TrainConfig
+from radlabel.training.data import TrainingSet
+from radlabel.training.mention import MentionClassifier
+from radlabel.training.registry import fit_variant
 
 
 def cross_val_proba(texts: list[str], Y: np.ndarray, variant: str = "tfidf", folds: int = 5,
                     seed: int = 0, **config) -> np.ndarray:
     """(n, C) out-of-fold P(present) for multi-hot Y; classes are the columns of Y."""
     from sklearn.model_selection import KFold
-
-    from radlabel.training.data import TrainingSet
-    from radlabel.training.train import fit_variant
 
     Y = np.asarray(Y, dtype=np.float32)
     texts = list(texts)
@@ -30,8 +33,6 @@ def cross_val_proba(texts: list[str], Y: np.ndarray, variant: str = "tfidf", fol
     data = TrainingSet(list(map(str, range(len(texts)))), texts, classes, Y, False)
     out = np.zeros(Y.shape, dtype=np.float64)
     for k, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(texts)):
-        import tempfile
-
         with tempfile.TemporaryDirectory(prefix=f"radlabel-cv{k}-") as work:
             clf = fit_variant(data.subset(tr), cfg, work)
             out[te] = clf.predict_proba([texts[i] for i in te])
@@ -43,9 +44,6 @@ def _mention_oof(texts, Y, folds, seed, *, ontology=None, states=None, calib_fol
     """Out-of-fold calibrated P(present) of the mention student; Y's columns are the ontology's
     classes, `states` (per report {class: state}, e.g. the records' labels) the targets."""
     from sklearn.model_selection import KFold
-
-    from radlabel.ontology import Ontology
-    from radlabel.training.mention import MentionClassifier
 
     ontology = ontology or Ontology.load(None)
     if Y.shape[1] != len(ontology.names):

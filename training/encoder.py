@@ -15,7 +15,7 @@ import numpy as np
 
 from radlabel.env import apply_offline_defaults, num_threads
 from radlabel.schema import STATES
-from radlabel.training.artifact import Classifier
+from radlabel.training.base import Classifier
 from radlabel.training.config import TrainConfig
 
 ENCODER_LORA_TARGETS = ["query", "key", "value", "dense"]

@@ -37,7 +37,7 @@ from radlabel.errors import InputError
 from radlabel.rules.mentions import combine_states, find_mentions
 from radlabel.rules.normality import normal_state
 from radlabel.schema import STATES
-from radlabel.training.artifact import Classifier
+from radlabel.training.base import Classifier
 
 WEIGHTS = "mention_weights.npz"
 VOCAB = "mention_vocab.json"

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from radlabel.jsonl import write_jsonl_atomic
-from radlabel.training.artifact import Classifier, load_classifier
+from radlabel.training.base import Classifier
+from radlabel.training.registry import load_classifier
 
 
 def predict_records(clf: Classifier, ids: list[str], texts: list[str], *, model_name: str,

@@ -20,7 +20,7 @@ import numpy as np
 
 from radlabel.errors import InputError
 from radlabel.schema import STATES
-from radlabel.training.artifact import Classifier
+from radlabel.training.base import Classifier
 
 FORMAT = "radlabel-tfidf"
 FORMAT_VERSION = 1
@@ -157,7 +157,8 @@ class TfidfClassifier(Classifier):
             legacy.unlink()
 
     @classmethod
-    def load(cls, model_dir, meta: dict) -> "TfidfClassifier":
+    def load(cls, model_dir, meta: dict, **kw) -> "TfidfClassifier":
+        """`kw` (the transformer variants' max_length, bf16) do not apply to TF-IDF."""
         folder = Path(model_dir)
         doc_path, w_path = folder / MODEL_JSON, folder / WEIGHTS
         if not isinstance(meta.get("classes"), list) or not all(isinstance(c, str) for c in meta["classes"]):

@@ -6,42 +6,17 @@ import shutil
 import time
 from pathlib import Path
 
+from radlabel.errors import InputError
 from radlabel.ontology import Ontology
-from radlabel.training.artifact import Classifier
+from radlabel.schema import STATES
+from radlabel.training.base import META_FILE, Classifier
+from radlabel.training.card import write_card
 from radlabel.training.config import TrainConfig
 from radlabel.training.data import TrainingSet, build_training_set, split_indices
+from radlabel.training.mention import expected_calibration_error
 from radlabel.training.metrics import f1_scores
+from radlabel.training.registry import fit_variant
 from radlabel.training.thresholds import apply_thresholds, tune_thresholds
-
-
-def fit_variant(train: TrainingSet, cfg: TrainConfig, work_dir: str | Path, *, resume: bool = False,
-                info: dict | None = None, ontology: Ontology | None = None) -> Classifier:
-    """Train the configured variant on a TrainingSet (no thresholds yet)."""
-    if cfg.variant == "mention":
-        from radlabel.training.mention import MentionClassifier
-
-        t0 = time.perf_counter()
-        clf = MentionClassifier.fit(train.texts, train.labels, train.record_sources,
-                                    ontology or Ontology.load(None), C=cfg.mention_c,
-                                    gold_weight=cfg.gold_weight, folds=cfg.calib_folds,
-                                    seed=cfg.seed, abstain=cfg.abstain, info=info)
-        clf.info.update(train_seconds=round(time.perf_counter() - t0, 3), epochs_run=1)
-        return clf
-    if cfg.variant == "tfidf":
-        from radlabel.training.tfidf import TfidfClassifier
-
-        t0 = time.perf_counter()
-        clf = TfidfClassifier.fit(train.texts, train.Y, train.classes, four_state=cfg.four_state,
-                                  C=cfg.tfidf_c, ngrams=cfg.tfidf_ngrams, seed=cfg.seed, info=info)
-        clf.info.update(train_seconds=round(time.perf_counter() - t0, 3), epochs_run=1)
-        return clf
-    if cfg.variant in ("lora", "full"):
-        from radlabel.training.encoder import fit_encoder
-
-        return fit_encoder(train.texts, train.Y, train.classes, cfg, work_dir, resume=resume, info=info)
-    from radlabel.training.decoder import fit_decoder
-
-    return fit_decoder(train.texts, train.Y, train.classes, cfg, work_dir, resume=resume, info=info)
 
 
 def calibrate(clf: Classifier, val: TrainingSet) -> dict:
@@ -50,15 +25,11 @@ def calibrate(clf: Classifier, val: TrainingSet) -> dict:
         return {}
     P = clf.predict_proba(val.texts)
     if clf.variant == "mention":  # calibrated P; labels at 0.5 (thresholds kept)
-        from radlabel.training.mention import expected_calibration_error
-
         Yb = (val.Y > 0.5).astype(int)
         metrics = f1_scores(Yb, apply_thresholds(P, clf.thresholds))
         metrics["ece"] = round(expected_calibration_error(P, Yb), 4)
         return metrics
     if val.four_state:
-        from radlabel.schema import STATES
-
         present = STATES.index("present")
         Yb = (val.Y == present).astype(int)
         metrics = f1_scores(Yb, (P.argmax(-1) == present).astype(int))
@@ -75,8 +46,6 @@ def train_model(cfg: TrainConfig, out_dir: str | Path, *, labels: list[str] = ()
                 reports: str | None = None, ontology: Ontology | None = None,
                 resume: bool = False) -> Classifier:
     """The whole `radlabel train`: join, split, fit, calibrate, save (main process only)."""
-    from radlabel.training.card import write_card
-
     ontology = ontology or Ontology.load(None)
     _check_out_dir(Path(out_dir))
     data = build_training_set(list(labels), ontology, gold_paths=list(gold), reports=reports,
@@ -106,9 +75,6 @@ def train_model(cfg: TrainConfig, out_dir: str | Path, *, labels: list[str] = ()
 
 def _check_out_dir(out: Path) -> None:
     """Replace only a model folder (or a neural run's checkpoints), never some other folder."""
-    from radlabel.errors import InputError
-    from radlabel.training.artifact import META_FILE
-
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / META_FILE).exists()
                                               and not (out / "checkpoints").exists())):
         raise InputError("output exists and is not a radlabel model folder; give a new -o",
