@@ -32,10 +32,9 @@ from radlabel.env import apply_offline_defaults
 
 apply_offline_defaults()
 
-from radlabel.eval.gold import load_gold, split_gold  # noqa: E402
 from radlabel.scores import f1_scores  # noqa: E402
 from radlabel.labeling import label_reports  # noqa: E402
-from radlabel.labelsets import read_label_records  # noqa: E402
+from radlabel.labels import load_gold, read_labels, split_gold  # noqa: E402
 from radlabel.ontology import Ontology  # noqa: E402
 from radlabel.schema import Report  # noqa: E402
 
@@ -105,7 +104,7 @@ def run_variant(variant: str, compile_part, score_reports, gold_labels, ontology
     t1 = time.perf_counter()
     label_reports(labeler, score_reports, labels_path, progress=True)
     label_s = time.perf_counter() - t1
-    recs = read_label_records(labels_path, keep_failed=True)
+    recs = read_labels(labels_path, keep_failed=True)
     recs = [recs[r.id] for r in score_reports if r.id in recs]
     preds = {r.id: r.labels for r in recs if r.ok}
     f1 = f1_scores({r.id: gold_labels[r.id] for r in score_reports}, preds, ontology.names)

@@ -26,7 +26,7 @@ apply_offline_defaults()
 
 from radlabel.jsonl import read_jsonl, write_jsonl_atomic  # noqa: E402
 from radlabel.labeling import label_reports  # noqa: E402
-from radlabel.labelsets import read_label_records  # noqa: E402
+from radlabel.labels import read_labels  # noqa: E402
 from radlabel.programs import Labeler  # noqa: E402
 from radlabel.schema import Report  # noqa: E402
 
@@ -68,7 +68,7 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     summary = label_reports(labeler, reports, args.out, progress=True)
     wall = time.perf_counter() - t0
-    recs = read_label_records(args.out, keep_failed=True)
+    recs = read_labels(args.out, keep_failed=True)
     recs = [recs[r.id] for r in reports if r.id in recs]
     lat = sum(r.meta.latency_s for r in recs)
     res = score([{"id": g["id"], "labels": g["labels"]} for g in gold], Path(args.out), Path(args.scorer))

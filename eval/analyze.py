@@ -65,11 +65,11 @@ def classifier_proba(texts: list[str], Y: np.ndarray, *, model_dir: str | Path |
             f"{folds}-fold {variant}")
 
 
-def gold_matrix(gold: dict[str, dict], ids: list[str], classes: list[str],
+def gold_matrix(gold: dict[str, dict[str, str]], ids: list[str], classes: list[str],
                 uncertain_as: str = "negative") -> dict[str, np.ndarray]:
-    """{id: 0/1 row} for the analysed reports that have gold."""
+    """{id: 0/1 row} for the analysed reports that have gold ({id: {class: state}})."""
     pos = {"present"} | ({"uncertain"} if uncertain_as == "positive" else set())
-    return {i: np.array([1 if gold[i]["labels"].get(c) in pos else 0 for c in classes], dtype=np.int8)
+    return {i: np.array([1 if gold[i].get(c) in pos else 0 for c in classes], dtype=np.int8)
             for i in ids if i in gold}
 
 
@@ -129,7 +129,7 @@ def disagreement_rows(a: Analysis) -> list[dict]:
 
 
 def run_analysis(records: dict[str, LabelRecord], texts: dict[str, str], ontology: Ontology, *,
-                 gold: dict[str, dict] | None = None, model_dir: str | Path | None = None,
+                 gold: dict[str, dict[str, str]] | None = None, model_dir: str | Path | None = None,
                  variant: str = "tfidf", folds: int = 5, seed: int = 0,
                  uncertain_as: str = "negative", include_trusted: bool = False,
                  limit: int | None = None) -> Analysis:

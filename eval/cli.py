@@ -6,20 +6,22 @@ from typing import Optional
 
 import typer
 
+from radlabel.cli_options import aliases, allow_remote_option, api_base_option, lm_option
+
 
 def register(app: typer.Typer) -> None:
-    app.command("evaluate")(evaluate)
+    app.command("evaluate", cls=aliases({"--pred": "--labels"}))(evaluate)
 
 
 def evaluate(
     gold: Path = typer.Option(..., "--gold", help="gold JSONL: id, text?, labels (four states or 0/1)"),
-    pred: Optional[Path] = typer.Option(None, "--pred", help="labels JSONL from `radlabel label` / `predict`"),
+    pred: Optional[Path] = typer.Option(None, "--labels", help="labels JSONL from `radlabel label` / `predict`"),
     program: Optional[Path] = typer.Option(None, "--program", help="compiled program directory to run on the gold texts"),
     output: Path = typer.Option(..., "-o", "--output", help="report directory (report.md, scores.json, PNG plots)"),
     classes: Optional[str] = typer.Option(None, "--classes", help="class file (YAML); default: 14 chest X-ray classes"),
-    lm: Optional[str] = typer.Option(None, "--lm", help="LM for --program (default: embedded)"),
-    api_base: Optional[str] = typer.Option(None, "--api-base"),
-    allow_remote: bool = typer.Option(False, "--allow-remote"),
+    lm: Optional[str] = lm_option("LM for --program (default: embedded)"),
+    api_base: Optional[str] = api_base_option(),
+    allow_remote: bool = allow_remote_option(),
 ) -> None:
     """Per-class F1, micro/macro F1, state confusion and calibration; markdown report with plots."""
     from rich.console import Console
@@ -27,11 +29,11 @@ def evaluate(
 
     from radlabel.errors import InputError
     from radlabel.eval.evaluate import evaluate_file, evaluate_records, label_with_program, write_report
-    from radlabel.eval.gold import load_gold
+    from radlabel.labels import load_gold
     from radlabel.ontology import Ontology
 
     if (pred is None) == (program is None):
-        raise InputError("give exactly one of --pred labels.jsonl or --program DIR", field="pred")
+        raise InputError("give exactly one of --labels labels.jsonl or --program DIR", field="labels")
     if program is not None and classes is None and (program / "classes.yaml").exists():
         classes = str(program / "classes.yaml")
     ontology = Ontology.load(classes)

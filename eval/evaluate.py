@@ -11,11 +11,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radlabel.eval.gold import FOUR_STATE, GoldSet
-from radlabel.scores import Calibration, F1Scores, calibration, f1_scores, state_confusion
-from radlabel.labelsets import read_label_records
+from radlabel.labels import FOUR_STATE, GoldSet, read_labels
 from radlabel.ontology import Ontology
 from radlabel.schema import STATES, LabelRecord, Report
+from radlabel.scores import Calibration, F1Scores, calibration, f1_scores, state_confusion
 
 
 @dataclass
@@ -57,7 +56,7 @@ def evaluate_records(gold: GoldSet, records: dict[str, LabelRecord], source: str
 
 
 def evaluate_file(gold: GoldSet, pred_path: str | Path, ontology: Ontology) -> EvalResult:
-    recs = read_label_records(pred_path, ontology, keep_failed=True)
+    recs = read_labels(pred_path, ontology, keep_failed=True)
     return evaluate_records(gold, recs, source=str(pred_path))
 
 
@@ -71,7 +70,7 @@ def label_with_program(gold: GoldSet, program_dir: str | Path, labels_path: str 
     labeler = Labeler.load(program_dir, lm=lm)
     reports = [Report(id=r.id, text=r.text) for r in gold.reports]
     label_reports(labeler, reports, labels_path, progress=progress)
-    return read_label_records(labels_path, labeler.ontology, keep_failed=True)
+    return read_labels(labels_path, labeler.ontology, keep_failed=True)
 
 
 # -- report -------------------------------------------------------------------------------------

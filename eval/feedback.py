@@ -54,7 +54,8 @@ def reviewed_record(rid: str, labels: dict[str, str], *, old: dict[str, str], te
     return rec
 
 
-def oracle_review(issues: Iterable[dict], gold: dict[str, dict], given: dict[str, LabelRecord],
+def oracle_review(issues: Iterable[dict], gold: dict[str, dict[str, str]],
+                  given: dict[str, LabelRecord],
                   texts: dict[str, str], classes: list[str], *, budget: int, round: int,
                   exclude: set[str] = frozenset(), positives_only: bool = True) -> list[dict]:
     """Simulated reviewer: answers the first `budget` distinct reports of the issue queue.
@@ -70,7 +71,7 @@ def oracle_review(issues: Iterable[dict], gold: dict[str, dict], given: dict[str
             continue
         seen.add(rid)
         old = dict(given[rid].labels)
-        labels = confirm_with_gold(old, gold[rid]["labels"], classes, positives_only=positives_only)
+        labels = confirm_with_gold(old, gold[rid], classes, positives_only=positives_only)
         out.append(reviewed_record(rid, labels, old=old, text=texts.get(rid), source="reviewed",
                                    round=round, reviewer="oracle", evidence=given[rid].evidence))
         if len(out) >= budget:
@@ -154,8 +155,10 @@ def compile_examples(trusted: dict[str, dict], texts: dict[str, str]) -> list[di
 
 
 def index_demos(records: list[dict], texts: dict[str, str], store_dir: str | Path, *,
-                program: str = "") -> dict:
-    """Add confirmed reports to the Chroma reports collection as few-shot demos."""
+                program: str = "", ontology=None) -> dict:
+    """Add confirmed reports to the Chroma reports collection: each report and each labelled
+    sentence (its evidence, else with ``ontology`` the rule stage's sentences for the class),
+    which `radlabel label --demos K` shows the judge."""
     from radlabel.env import apply_offline_defaults
 
     apply_offline_defaults()
@@ -168,7 +171,8 @@ def index_demos(records: list[dict], texts: dict[str, str], store_dir: str | Pat
         text = r.get("text") or texts.get(r["id"])
         if text:
             items.append(LabelledReport(r["id"], text, r["labels"], r["meta"].get("source", "reviewed"),
-                                        int(r["meta"].get("round", 0)), program))
+                                        int(r["meta"].get("round", 0)), program,
+                                        evidence=dict(r.get("evidence") or {})))
     if not items:
-        return {"reports": 0, "written": 0}
-    return index_reports(open_store(str(store_dir)), get_embedder(), items)
+        return {"reports": 0, "sentences": 0, "written": 0}
+    return index_reports(open_store(str(store_dir)), get_embedder(), items, ontology=ontology)

@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from radlabel.cli_options import allow_remote_option, api_base_option, config_option, lm_option
+
 OPTIMIZER_HELP = "labeled | bootstrap | random-search | mipro | gepa | simba"
 BUDGET_HELP = ("light (default, fits a shared CPU) | medium | heavy (GPU server), optionally with "
                "overrides: 'light,num_candidates=4,val_size=20'")
@@ -26,15 +28,15 @@ def compile_cmd(
     seed: int = typer.Option(0, "--seed"),
     no_score: bool = typer.Option(False, "--no-score", help="skip the before/after scores (saves LM calls)"),
     classes: Optional[str] = typer.Option(None, "--classes", help="class file (YAML); default: 14 chest X-ray classes"),
-    lm: Optional[str] = typer.Option(None, "--lm", help="'embedded' (default) or e.g. 'openai/<model>' with --api-base"),
-    api_base: Optional[str] = typer.Option(None, "--api-base"),
-    allow_remote: bool = typer.Option(False, "--allow-remote", help="allow sending reports to a non-loopback API"),
-    config: Optional[Path] = typer.Option(None, "--config", help="YAML config with an lm: table"),
+    lm: Optional[str] = lm_option(),
+    api_base: Optional[str] = api_base_option(),
+    allow_remote: bool = allow_remote_option(),
+    config: Optional[Path] = config_option(),
 ) -> None:
     """Compile the judge with a DSPy optimizer; save program.json + manifest to OUTPUT."""
     from rich.console import Console
 
-    from radlabel.eval.gold import load_gold, split_gold
+    from radlabel.labels import load_gold, split_gold
     from radlabel.lm.config import load_config
     from radlabel.ontology import Ontology
     from radlabel.programs.compile import compile_program

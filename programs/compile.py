@@ -8,7 +8,7 @@ the whole labeler against report-level examples would cost a labelling run per r
 
 Entry point for Python (and `radlabel loop`)::
 
-    from radlabel.eval.gold import load_gold, split_gold
+    from radlabel.labels import load_gold, split_gold
     from radlabel.programs.compile import compile_program
     gold = load_gold("gold.jsonl")
     train, held = split_gold(gold, n_compile=40)
@@ -34,7 +34,7 @@ from typing import Callable
 import dspy
 
 from radlabel.errors import InputError
-from radlabel.eval.gold import GoldSet
+from radlabel.labels import GoldSet
 from radlabel.lm.config import LMConfig, load_config
 from radlabel.lm.factory import make_lm
 from radlabel.ontology import Ontology
@@ -275,7 +275,7 @@ def compile_program(gold: GoldSet, optimizer: str = "bootstrap", budget: str | d
     """Compile the judge of a `MentionLabeler` on `gold` and return the ready labeler.
 
     Args:
-        gold: compile part of a gold set (`radlabel.eval.gold.load_gold` / `split_gold`).
+        gold: compile part of a gold set (`radlabel.labels.load_gold` / `split_gold`).
         optimizer: one of OPTIMIZERS.
         budget: "light" (default; a busy CPU), "medium", "heavy", or overrides (see parse_budget).
         lm: an LMConfig, a model string or a `dspy.LM`; default: the embedded model.

@@ -15,23 +15,13 @@ from __future__ import annotations
 
 import dspy
 
-from radlabel.eval.gold import GoldSet
+from radlabel.labels import GoldSet
 from radlabel.ontology import Ontology
-from radlabel.rules.mentions import Mention, combine_states, find_mentions
-from radlabel.programs.modules import is_ambiguous
+from radlabel.rules.mentions import combine_states, find_mentions
+from radlabel.programs.modules import is_ambiguous, judge_inputs
 from radlabel.sections import report_sentences
 
 EXAMPLE_POLICIES = ("ambiguous", "all")
-
-
-def judge_inputs(cls, mentions: list[Mention]) -> tuple[str, str]:
-    """The (finding, sentences) a `MentionLabeler` sends its judge for this class."""
-    seen, sents = set(), []
-    for m in mentions:
-        if m.sentence.start not in seen:
-            seen.add(m.sentence.start)
-            sents.append(m.sentence.text)
-    return f"{cls.name}: {cls.definition}", " ".join(sents)
 
 
 def _example_state(gold_state: str, rule_state: str, positives_only: bool) -> str | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dspy
 
-from radlabel.eval.gold import POSITIVES_ONLY
+from radlabel.labels import POSITIVES_ONLY
 
 
 def _positives_only(example) -> bool:

@@ -6,12 +6,14 @@ from typing import Optional
 
 import typer
 
+from radlabel.cli_options import aliases, chroma_option, review_db_option
+
 
 def analyze(
     labels: Path = typer.Option(..., "--labels", help="labels JSONL to audit (label/predict output, or reviewed)"),
     reports: Optional[str] = typer.Option(None, "--reports", help="reports (any loader format); "
                                           "optional when the labels carry 'text'"),
-    out: Path = typer.Option(..., "-o", "--out", help="output folder"),
+    out: Path = typer.Option(..., "-o", "--output", help="output folder"),
     gold: Optional[Path] = typer.Option(None, "--gold", help="gold JSONL: adds confusion vs gold"),
     model: Optional[Path] = typer.Option(None, "--model", help="use this trained classifier instead of "
                                          "cross-validation (its probabilities are then in-sample)"),
@@ -25,20 +27,22 @@ def analyze(
     top: int = typer.Option(20, "--top", help="suspect reports shown in report.md"),
 ):
     """Error analysis: out-of-fold classifier, disagreements, cleanlab label issues, report."""
+    from radlabel.data import load_texts
     from radlabel.errors import InputError
     from radlabel.eval.analyze import run_analysis, write_analysis
-    from radlabel.eval.inputs import load_gold, load_labels, load_texts
+    from radlabel.labels import load_gold, read_labels, record_texts
     from radlabel.ontology import Ontology
 
     if uncertain_as not in ("negative", "positive"):
         raise InputError("--uncertain-as must be negative or positive", field="uncertain-as")
     ontology = Ontology.load(classes)
-    records = load_labels(labels, ontology)
-    texts = load_texts(reports, records)
+    records = read_labels(labels, ontology, require=True)
+    texts = {**record_texts(records), **(load_texts(reports) if reports is not None else {})}
     missing = [i for i in records if i not in texts]
     if len(missing) == len(records):
         raise InputError("no report text for any labelled id: pass --reports", path=str(labels))
-    a = run_analysis(records, texts, ontology, gold=load_gold(gold, ontology), model_dir=model,
+    gold_labels = load_gold(gold, ontology).labels_by_id() if gold is not None else None
+    a = run_analysis(records, texts, ontology, gold=gold_labels, model_dir=model,
                      variant=variant, folds=folds, seed=seed, uncertain_as=uncertain_as,
                      include_trusted=include_trusted)
     summary = write_analysis(a, out, texts=texts, top_reports=top)
@@ -53,7 +57,7 @@ def loop(
     reports: str = typer.Option(..., "--reports", help="reports the loop labels (any loader format)"),
     gold: Path = typer.Option(..., "--gold", help="seed gold JSONL (a small trusted set among the reports)"),
     rounds: int = typer.Option(3, "--rounds"),
-    out: Path = typer.Option(..., "-o", "--out", help="runs folder (round-K/ inside); re-run to resume"),
+    out: Path = typer.Option(..., "-o", "--output", help="runs folder (round-K/ inside); re-run to resume"),
     classes: Optional[str] = typer.Option(None, "--classes", help="class file (default chest_xray)"),
     judge: str = typer.Option("none", "--judge", help="none (rules, 0 LM calls) | ambiguous | all"),
     lm: Optional[str] = typer.Option(None, "--lm", help="LM for --judge ambiguous/all (default embedded)"),
@@ -63,8 +67,8 @@ def loop(
     oracle: Optional[Path] = typer.Option(None, "--oracle", help="held-back gold a SIMULATED reviewer "
                                           "answers the top review items from (benchmarks)"),
     review_budget: int = typer.Option(40, "--review-budget", help="reports the simulated reviewer answers per round"),
-    review_store: Optional[Path] = typer.Option(None, "--review-store", help="review database: reports a "
-                                                "person accepted between rounds become corrections"),
+    review_store: Optional[Path] = review_db_option("review database: reports a person accepted "
+                                                    "between rounds become corrections"),
     agree: Optional[float] = typer.Option(None, "--agree", help="opt-in: confirm reports where labels and "
                                           "classifier agree with P >= this (e.g. 0.95)"),
     eval_gold: Optional[Path] = typer.Option(None, "--eval-gold", help="held-out gold with text, never "
@@ -76,8 +80,7 @@ def loop(
     compile_budget: str = typer.Option("light", "--compile-budget"),
     index_demos: bool = typer.Option(False, "--index-demos", help="add reviewed reports to the Chroma "
                                      "reports collection as few-shot demos"),
-    store: Optional[Path] = typer.Option(None, "--store", help="Chroma folder for --index-demos "
-                                         "(default OUT/chroma)"),
+    store: Optional[Path] = chroma_option("Chroma folder for --index-demos (default OUTPUT/chroma)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bars while labelling"),
 ):
     """Rounds of label -> train -> analyze -> feedback -> recompile, with F1 per round."""
@@ -108,23 +111,25 @@ def loop(
 def feedback(
     labels: Path = typer.Option(..., "--labels", help="the labels the corrections apply to"),
     reviewed: Path = typer.Option(..., "--reviewed", help="reviewed labels (`radlabel review-export` JSONL)"),
-    out: Path = typer.Option(..., "-o", "--out", help="folder for corrected_labels.jsonl and examples.jsonl"),
+    out: Path = typer.Option(..., "-o", "--output", help="folder for corrected_labels.jsonl and examples.jsonl"),
     reports: Optional[str] = typer.Option(None, "--reports", help="reports (for texts)"),
     classes: Optional[str] = typer.Option(None, "--classes"),
     round: int = typer.Option(0, "--round", help="round number recorded in the provenance"),
-    index_demos: Optional[Path] = typer.Option(None, "--index-demos", help="Chroma folder: add the "
-                                               "reviewed reports to the reports collection"),
+    index_demos: bool = typer.Option(False, "--index-demos", help="add the reviewed reports to the "
+                                     "Chroma reports collection"),
+    chroma: Optional[str] = chroma_option(),
 ):
     """Turn reviewed labels into corrected training labels, compile examples and demos."""
+    from radlabel.data import load_texts
     from radlabel.eval import feedback as fb
-    from radlabel.eval.inputs import load_labels, load_texts
-    from radlabel.jsonl import write_jsonl_atomic
+    from radlabel.labels import read_labels, record_texts, write_labels
     from radlabel.ontology import Ontology
 
     ontology = Ontology.load(classes)
-    given = load_labels(labels, ontology)
-    confirmed = load_labels(reviewed, ontology)
-    texts = {**load_texts(None, confirmed), **load_texts(reports, given)}
+    given = read_labels(labels, ontology, require=True)
+    confirmed = read_labels(reviewed, ontology, require=True)
+    texts = {**record_texts(confirmed), **record_texts(given),
+             **(load_texts(reports) if reports is not None else {})}
     trusted = {}
     for rid, rec in confirmed.items():
         old = dict(given[rid].labels) if rid in given else {}
@@ -133,17 +138,22 @@ def feedback(
                                           else "reviewed", round=round,
                                           reviewer=str((rec.meta.model_extra or {}).get("reviewer") or ""),
                                           evidence=rec.evidence)
-    write_jsonl_atomic(out / "corrected_labels.jsonl", fb.corrected_training_labels(given, trusted, round=round))
-    write_jsonl_atomic(out / "examples.jsonl", fb.compile_examples(trusted, texts))
+    write_labels(out / "corrected_labels.jsonl", fb.corrected_training_labels(given, trusted, round=round))
+    write_labels(out / "examples.jsonl", fb.compile_examples(trusted, texts))
     changed = sum(len(r["meta"]["changed"]) for r in trusted.values())
     typer.echo(f"{len(trusted)} reviewed reports ({changed} labels changed) -> {out}/corrected_labels.jsonl, "
                f"{out}/examples.jsonl")
-    if index_demos is not None:
-        info = fb.index_demos(list(trusted.values()), texts, index_demos)
-        typer.echo(f"indexed {info['written']} new demo(s) into {index_demos}")
+    if index_demos:
+        from radlabel.retrieval.store import default_store_path
+
+        chroma = chroma or default_store_path()
+        info = fb.index_demos(list(trusted.values()), texts, chroma, ontology=ontology)
+        typer.echo(f"indexed {info['written']} new demo entries ({info['sentences']} labelled "
+                   f"sentences) into {chroma}")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("analyze")(analyze)
-    app.command("feedback")(feedback)
-    app.command("loop")(loop)
+    app.command("analyze", cls=aliases({"--out": "--output"}))(analyze)
+    app.command("feedback", cls=aliases({"--out": "--output"}, took_value={"--index-demos": "--chroma"}))(feedback)
+    app.command("loop", cls=aliases({"--out": "--output", "--store": "--chroma",
+                                     "--review-store": "--review-db"}))(loop)

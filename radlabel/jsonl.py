@@ -16,16 +16,18 @@ import fcntl
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from radlabel.errors import InputError, OutputLocked, encoding_hint
 
 
-def iter_jsonl(path: str | Path, *, skip_torn_tail: bool = False) -> Iterator[tuple[int, dict]]:
+def iter_jsonl(path: str | Path, *, skip_torn_tail: bool = False,
+               on_error: Callable[[InputError], None] | None = None) -> Iterator[tuple[int, dict]]:
     """Yield (line_number, object), streaming. Blank lines are skipped; a bad line raises InputError.
 
     With `skip_torn_tail`, a last line with no newline that does not parse (a torn write) is
-    ignored; a last line that parses is a complete record and is yielded.
+    ignored; a last line that parses is a complete record and is yielded. With `on_error`, a bad
+    line is handed to it and skipped instead of raised (to list every bad line at once).
     """
     p = Path(path)
     if not p.exists():
@@ -42,18 +44,23 @@ def iter_jsonl(path: str | Path, *, skip_torn_tail: bool = False) -> Iterator[tu
                     return
                 with open(p, "rb") as h:
                     hint = encoding_hint(h.read(64))
-                raise InputError(f"invalid UTF-8 at byte {e.start}; {hint}", path=str(p),
-                                 line=no) from None
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as e:
-                if torn and skip_torn_tail:
-                    return
-                raise InputError(f"malformed JSON: {e.msg} (column {e.colno})", path=str(p),
-                                 line=no) from None
-            if not isinstance(obj, dict):
-                raise InputError("each line must be a JSON object", path=str(p), line=no)
-            yield no, obj
+                err = InputError(f"invalid UTF-8 at byte {e.start}; {hint}", path=str(p), line=no)
+            else:
+                try:
+                    obj = json.loads(text)
+                except json.JSONDecodeError as e:
+                    if torn and skip_torn_tail:
+                        return
+                    err = InputError(f"malformed JSON: {e.msg} (column {e.colno})", path=str(p),
+                                     line=no)
+                else:
+                    if isinstance(obj, dict):
+                        yield no, obj
+                        continue
+                    err = InputError("each line must be a JSON object", path=str(p), line=no)
+            if on_error is None:
+                raise err
+            on_error(err)
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

@@ -21,7 +21,7 @@ from typing import Iterable
 from tqdm import tqdm
 
 from radlabel.errors import InputError, Interrupted
-from radlabel.jsonl import AppendOnlyJsonl, iter_jsonl
+from radlabel.labels import LabelAppender, done_ids
 from radlabel.schema import STATES, LabelRecord, Report
 
 TABLE_ROWS = 20  # classes shown in the closing table; the rest are summed up in one line
@@ -114,26 +114,6 @@ class _StopAfterCurrent:
             signal.signal(signal.SIGINT, self._old)
 
 
-def done_ids(out_path: Path) -> set[str]:
-    """Ids whose latest record in `out_path` has status ok, read line by line (only ids kept)."""
-    out_path = Path(out_path)
-    done: set[str] = set()
-    if not out_path.exists():
-        return done
-    for no, obj in iter_jsonl(out_path, skip_torn_tail=True):
-        if "id" not in obj:
-            raise InputError("missing 'id'", path=str(out_path), line=no, field="id")
-        meta = obj.get("meta") or {}
-        if not isinstance(meta, dict):
-            raise InputError("'meta' must be an object", path=str(out_path), line=no, field="meta")
-        rid = str(obj["id"])
-        if meta.get("status", "ok") == "ok":
-            done.add(rid)
-        else:
-            done.discard(rid)  # a later line for the same id wins
-    return done
-
-
 def check_output_not_input(output: str | Path, inputs: Iterable[str | Path]) -> None:
     """InputError if `output` is (a path, symlink or hard link to) one of the input files."""
     out = Path(output).expanduser()
@@ -158,7 +138,7 @@ def label_reports(labeler, reports: Iterable[Report], out_path: str | Path, *, p
     out_path = Path(out_path)
     existed = out_path.exists()
     summary = RunSummary()
-    with AppendOnlyJsonl(out_path) as out:  # lock + tail repair before anything is read
+    with LabelAppender(out_path) as out:  # lock + tail repair before anything is read
         try:
             done = done_ids(out_path)
             pending, total = [], 0
@@ -185,7 +165,7 @@ def label_reports(labeler, reports: Iterable[Report], out_path: str | Path, *, p
                 # Results come back in input order; each is written as soon as it and those
                 # before it are done.
                 for rec in (pool.map(one, todo) if pool else map(one, todo)):
-                    out.write(rec.model_dump(mode="json"))
+                    out.write(rec)
                     summary.add(rec)
                     bar.update(1)
                     if stop.requested and summary.written < len(todo):

@@ -19,7 +19,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from radlabel.errors import InputError
-from radlabel.jsonl import read_jsonl, write_jsonl_atomic
+from radlabel.data import load_reports
+from radlabel.jsonl import read_jsonl
+from radlabel.labels import TRUSTED_SOURCES, label_line, load_gold, read_labels, write_labels
 from radlabel.ontology import Ontology
 from radlabel.schema import LabelRecord
 from radlabel.scores import f1_scores
@@ -64,16 +66,16 @@ def _write_json(path: Path, obj) -> None:
     tmp.replace(path)
 
 
-def _states(records: list[dict] | dict) -> dict[str, dict[str, str]]:
-    items = records.values() if isinstance(records, dict) else records
-    return {r["id"]: dict(r["labels"]) for r in items}
+def _states(records: dict[str, LabelRecord]) -> dict[str, dict[str, str]]:
+    return {rid: dict(r.labels) for rid, r in records.items()}
 
 
-def micro_f1(pred: dict[str, dict[str, str]], gold: dict[str, dict], classes: list[str]) -> dict:
-    """Micro/macro F1 of "present" over the ids of `gold` (missing predictions count as negative)."""
+def micro_f1(pred: dict[str, dict[str, str]], gold: dict[str, dict[str, str]], classes: list[str]) -> dict:
+    """Micro/macro F1 of "present" over the ids of `gold` ({id: {class: state}}; missing
+    predictions count as negative)."""
     if not gold:
         return {}
-    s = f1_scores({i: g["labels"] for i, g in gold.items()}, pred, classes)
+    s = f1_scores(gold, pred, classes)
     return {"micro_f1": round(s.micro_f1, 4), "macro_f1": round(s.macro_f1, 4), "reports": len(gold)}
 
 
@@ -86,32 +88,26 @@ class Loop:
         self.lm = lm if lm is not None else cfg.lm
         self.base_ontology = Ontology.load(cfg.classes)
         self._check_config()
-        from radlabel.data import load_reports
-        from radlabel.eval.inputs import load_gold
-
         self.reports = load_reports(cfg.reports)
         self.texts = {r.id: r.text for r in self.reports}
         self.seed_gold = load_gold(cfg.seed_gold, self.base_ontology)
-        missing = [i for i in self.seed_gold if i not in self.texts]
+        missing = [g.id for g in self.seed_gold if g.id not in self.texts]
         if missing:
             raise InputError(f"{len(missing)} seed gold id(s) are not among the reports, e.g. "
                              f"{missing[0]!r}", path=cfg.seed_gold, field="id")
-        self.oracle = load_gold(cfg.oracle, self.base_ontology) if cfg.oracle else {}
-        self.eval_gold = load_gold(cfg.eval_gold, self.base_ontology) if cfg.eval_gold else {}
-        leak = set(self.eval_gold) & (set(self.texts) | set(self.oracle))
+        oracle = load_gold(cfg.oracle, self.base_ontology) if cfg.oracle else None
+        self.oracle = oracle.labels_by_id() if oracle is not None else {}
+        self.eval_gold = load_gold(cfg.eval_gold, self.base_ontology) if cfg.eval_gold else None
+        eval_ids = {g.id for g in self.eval_gold or ()}
+        leak = eval_ids & (set(self.texts) | set(self.oracle))
         if leak:
             raise InputError(f"{len(leak)} evaluation id(s) are also in the reports or the oracle "
                              f"gold, e.g. {sorted(leak)[0]!r}: scoring must use unseen reports",
                              path=cfg.eval_gold, field="id")
         if cfg.oracle is None and cfg.review_store is None and cfg.agree is None:
-            self.log("note: no --oracle, --review-store or --agree: rounds get no new corrections")
-        self.positives_only = {}
-        from radlabel.eval.gold import detect_kind
-
-        for name in ("seed_gold", "oracle"):
-            path = getattr(cfg, name)
-            if path:
-                self.positives_only[name] = detect_kind(Path(path)) == "positives_only"
+            self.log("note: no --oracle, --review-db or --agree: rounds get no new corrections")
+        self.positives_only = {"seed_gold": self.seed_gold.positives_only,
+                               "oracle": oracle is not None and oracle.positives_only}
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _check_config(self) -> None:
@@ -159,9 +155,10 @@ class Loop:
 
         classes = self.base_ontology.names
         trusted = {}
-        for rid, g in self.seed_gold.items():
+        for g in self.seed_gold:
+            rid = g.id
             old = dict(labels[rid].labels) if rid in labels else {}
-            states = confirm_with_gold(old, g["labels"], classes,
+            states = confirm_with_gold(old, g.labels, classes,
                                        positives_only=self.positives_only.get("seed_gold", False))
             trusted[rid] = reviewed_record(rid, states, old=old, text=self.texts.get(rid), source="gold",
                                            round=0, reviewer="seed gold",
@@ -169,8 +166,8 @@ class Loop:
         for j in range(1, k):
             path = self.round_dir(j) / "feedback" / "reviewed.jsonl"
             if path.exists():
-                for rec in read_jsonl(path):
-                    trusted[rec["id"]] = rec
+                for rid, rec in read_labels(path, self.base_ontology).items():
+                    trusted[rid] = label_line(rec)
         return trusted
 
     # -- steps ---------------------------------------------------------------------------
@@ -203,12 +200,10 @@ class Loop:
         tmp = dst.with_name(dst.name + ".tmp")
         shutil.copyfile(src, tmp)
         tmp.replace(dst)
-        return {r["id"] for r in read_jsonl(dst)}
+        return set(read_labels(dst, keep_failed=True))
 
     def read_labels(self, k: int) -> dict[str, LabelRecord]:
-        from radlabel.labelsets import read_label_records
-
-        return read_label_records(self.round_dir(k) / "labels.jsonl", self.base_ontology)
+        return read_labels(self.round_dir(k) / "labels.jsonl", self.base_ontology)
 
     def step_train(self, k: int) -> dict:
         from radlabel.eval.feedback import corrected_training_labels
@@ -220,7 +215,7 @@ class Loop:
         trusted = self.trusted_before(k, labels)
         rows = corrected_training_labels(labels, trusted, round=k)
         path = self.round_dir(k) / "train_labels.jsonl"
-        write_jsonl_atomic(path, rows)
+        write_labels(path, rows)
         clf = train_model(TrainConfig(variant=self.cfg.variant, seed=self.cfg.seed),
                           self.round_dir(k) / "model", labels=[str(path)], reports=self.cfg.reports,
                           ontology=self.base_ontology)
@@ -231,9 +226,7 @@ class Loop:
                 "seconds": round(time.perf_counter() - t0, 2)}
 
     def train_records(self, k: int) -> dict[str, LabelRecord]:
-        from radlabel.labelsets import read_label_records
-
-        return read_label_records(self.round_dir(k) / "train_labels.jsonl", self.base_ontology)
+        return read_labels(self.round_dir(k) / "train_labels.jsonl", self.base_ontology)
 
     def step_analyze(self, k: int):
         from radlabel.eval.analyze import run_analysis, write_analysis
@@ -263,23 +256,23 @@ class Loop:
             reviewed += fb.oracle_review(issues, self.oracle, labels, self.texts, classes,
                                          budget=self.cfg.review_budget, round=k, exclude=taken,
                                          positives_only=self.positives_only.get("oracle", False))
-        write_jsonl_atomic(d / "reviewed.jsonl", reviewed)
+        write_labels(d / "reviewed.jsonl", reviewed)
         agreed = []
         if self.cfg.agree is not None:
             if analysis is None:
                 analysis = self.step_analyze(k)[1]
             agreed = fb.agreement_records(analysis, min_prob=self.cfg.agree, round=k, texts=self.texts)
-            write_jsonl_atomic(d / "agreement.jsonl", agreed)
+            write_labels(d / "agreement.jsonl", agreed)
         now_trusted = {**trusted, **{r["id"]: r for r in reviewed}}
         examples = fb.compile_examples(now_trusted, self.texts) + fb.compile_examples(
             {r["id"]: r for r in agreed if r["id"] not in now_trusted}, self.texts)
-        write_jsonl_atomic(d / "examples.jsonl", examples)
-        write_jsonl_atomic(d / "corrected_labels.jsonl",
+        write_labels(d / "examples.jsonl", examples)
+        write_labels(d / "corrected_labels.jsonl",
                            fb.corrected_training_labels(labels, now_trusted, round=k))
         indexed = None
         if self.cfg.index_demos:
             store = self.cfg.store or str(self.out / "chroma")
-            indexed = fb.index_demos(reviewed + agreed, self.texts, store)
+            indexed = fb.index_demos(reviewed + agreed, self.texts, store, ontology=self.ontology_for(k))
         changed = sum(len(r["meta"]["changed"]) for r in reviewed)
         return {"reviewed": len(reviewed), "labels_changed": changed,
                 "reports_with_changes": sum(1 for r in reviewed if r["meta"]["changed"]),
@@ -297,8 +290,8 @@ class Loop:
         if self.cfg.learn_synonyms:
             from radlabel.eval.phrases import learn_synonyms, prune_learned
 
-            trusted = {r["id"]: r["labels"] for r in read_jsonl(self.round_dir(k) / "feedback" / "examples.jsonl")
-                       if r["meta"].get("source") in ("gold", "reviewed")}
+            examples = read_labels(self.round_dir(k) / "feedback" / "examples.jsonl", self.base_ontology)
+            trusted = {i: dict(r.labels) for i, r in examples.items() if r.meta.source in TRUSTED_SOURCES}
             proba = {r["id"]: r["p_present"] for r in read_jsonl(self.round_dir(k) / "analysis" / "proba.jsonl")}
             th = dict(zip(self.base_ontology.names,
                           json.loads((self.round_dir(k) / "analysis" / "summary.json").read_text())["thresholds"]))
@@ -322,7 +315,6 @@ class Loop:
         """The DSPy judge, recompiled on this round's examples (LM judge policies only)."""
         if self.cfg.judge == "none":
             raise InputError("--compile needs an LM judge (--judge ambiguous or all)", field="compile")
-        from radlabel.eval.gold import load_gold
         from radlabel.programs.compile import compile_program
 
         examples = self.round_dir(k) / "feedback" / "examples.jsonl"
@@ -337,7 +329,6 @@ class Loop:
 
     def step_score(self, k: int) -> dict:
         from radlabel.labeling import label_reports
-        from radlabel.labelsets import read_label_records
         from radlabel.schema import Report
 
         t0 = time.perf_counter()
@@ -346,25 +337,27 @@ class Loop:
         if self.eval_gold:
             labeler = self.labeler_for(k)
             path = self.round_dir(k) / "eval_labels.jsonl"
-            reports = [Report(id=i, text=g["text"]) for i, g in self.eval_gold.items() if g.get("text")]
+            reports = [Report(id=g.id, text=g.text) for g in self.eval_gold if g.text]
             if not reports:
                 raise InputError("the evaluation gold has no 'text'", path=self.cfg.eval_gold, field="text")
             reused = self._reuse(k, labeler, "eval_labels.jsonl")
             label_reports(labeler, reports, path, progress=self.progress)
-            recs = read_label_records(path, self.base_ontology)
-            out["heldout_labels"] = micro_f1(_states({i: r.model_dump() for i, r in recs.items()}),
-                                             self.eval_gold, classes)
+            recs = read_labels(path, self.base_ontology)
+            eval_gold = self.eval_gold.labels_by_id()
+            out["heldout_labels"] = micro_f1(_states(recs), eval_gold, classes)
             out["heldout_lm_calls"] = sum(r.meta.lm_calls for r in recs.values() if r.id not in reused)
             from radlabel.training.registry import load_classifier
 
             clf = load_classifier(self.round_dir(k) / "model")
             ids = [r.id for r in reports]
             pred = {i: p["labels"] for i, p in zip(ids, clf.predict([r.text for r in reports]))}
-            out["heldout_classifier"] = micro_f1(pred, self.eval_gold, classes)
+            out["heldout_classifier"] = micro_f1(pred, eval_gold, classes)
         if self.oracle:
-            pool = {i: g for i, g in self.oracle.items() if i in self.texts and i not in self.seed_gold}
-            corrected = _states(read_jsonl(self.round_dir(k) / "feedback" / "corrected_labels.jsonl"))
-            raw = _states({i: r.model_dump() for i, r in self.read_labels(k).items()})
+            seed = {g.id for g in self.seed_gold}
+            pool = {i: g for i, g in self.oracle.items() if i in self.texts and i not in seed}
+            corrected = _states(read_labels(self.round_dir(k) / "feedback" / "corrected_labels.jsonl",
+                                            self.base_ontology))
+            raw = _states(self.read_labels(k))
             out["pool_labels_raw"] = micro_f1(raw, pool, classes)
             out["pool_labels_corrected"] = micro_f1(corrected, pool, classes)
         out["seconds"] = round(time.perf_counter() - t0, 2)

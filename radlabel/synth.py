@@ -91,7 +91,7 @@ class SyntheticReport(BaseModel):
         return Report(id=self.id, text=self.text, meta={"source": "synthetic", **self.meta})
 
     def to_gold(self) -> dict:
-        """One gold JSONL record (four-state labels), as `radlabel.labelsets.read_gold` reads it."""
+        """One gold JSONL record (four-state labels), as `radlabel.labels.load_gold` reads it."""
         return {"id": self.id, "text": self.text, "labels": dict(self.labels),
                 "evidence": dict(self.evidence)}
 

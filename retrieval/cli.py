@@ -7,10 +7,10 @@ from typing import Optional
 
 import typer
 
+from radlabel.cli_options import aliases, chroma_option, labels_option
 from radlabel.errors import InputError
 
-STORE_HELP = "Chroma folder (default .radlabel/chroma, or $RADLABEL_CHROMA)"
-URL_HELP = "Chroma server URL (http://host:port); overrides --store"
+URL_HELP = "Chroma server URL (http://host:port); overrides --chroma"
 REMOTE_HELP = "allow a --chroma-url that is not this machine (the index holds report text: PHI)"
 EMB_HELP = "encoder: 'minilm' (packaged default) or a local sentence-transformers folder"
 
@@ -25,29 +25,10 @@ def _open(store: Optional[str], chroma_url: Optional[str], embedder: Optional[st
     return open_store(store, chroma_url, allow_remote=allow_remote), get_embedder(embedder)
 
 
-def _texts_from(path: str) -> dict[str, str]:
-    """id -> text from a reports file (any format radlabel.data reads; JSONL without it)."""
-    try:
-        from radlabel.data import load_reports
-    except ImportError:
-        load_reports = None
-    if load_reports is not None:
-        return {r.id: r.text for r in load_reports(path)}
-    from radlabel.jsonl import iter_jsonl
-
-    out = {}
-    for no, obj in iter_jsonl(path):
-        if "id" not in obj or not isinstance(obj.get("text"), str):
-            raise InputError("each report line needs 'id' and 'text'", path=path, line=no,
-                             field="text" if "id" in obj else "id")
-        out[str(obj["id"])] = obj["text"]
-    return out
-
-
-@index_app.command("classes")
+@index_app.command("classes", cls=aliases({"--store": "--chroma"}))
 def index_classes_cmd(
     file: str = typer.Argument(..., help="class file (YAML) or a bundled set name, e.g. chest_xray"),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    store: Optional[str] = chroma_option(),
     chroma_url: Optional[str] = typer.Option(None, "--chroma-url", help=URL_HELP),
     allow_remote: bool = typer.Option(False, "--allow-remote", help=REMOTE_HELP),
     embedder: Optional[str] = typer.Option(None, "--embedder", help=EMB_HELP),
@@ -63,33 +44,39 @@ def index_classes_cmd(
                f"from {onto.source} into {st.location} [{info['collection']}]")
 
 
-@index_app.command("reports")
+@index_app.command("reports", cls=aliases({"--store": "--chroma"}, positional="--labels"))
 def index_reports_cmd(
-    labels: str = typer.Argument(..., help="LABELS.jsonl: radlabel label/predict output or a gold file"),
+    labels: str = labels_option("labels JSONL: radlabel label/predict output, reviewed or gold records"),
     reports: Optional[str] = typer.Option(None, "--reports", help="report texts, when label lines carry no 'text'"),
     source: Optional[str] = typer.Option(None, "--source", help="provenance: gold | reviewed | pseudo | classifier"),
     round_: Optional[int] = typer.Option(None, "--round", help="labelling round (default: meta.round or 0)"),
     program: Optional[str] = typer.Option(None, "--program", help="program that made the labels"),
     classes: Optional[str] = typer.Option(None, "--classes", help="class file to resolve label names against"),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    store: Optional[str] = chroma_option(),
     chroma_url: Optional[str] = typer.Option(None, "--chroma-url", help=URL_HELP),
     allow_remote: bool = typer.Option(False, "--allow-remote", help=REMOTE_HELP),
     embedder: Optional[str] = typer.Option(None, "--embedder", help=EMB_HELP),
 ):
-    """Embed labelled reports with their labels and provenance (for few-shot demos)."""
+    """Embed labelled reports and their labelled sentences, with provenance (for `label --demos`).
+
+    A label's sentence is its evidence; without evidence (gold files), the sentences the rule
+    stage finds for the class in --classes (default: the chest X-ray classes)."""
     from tqdm import tqdm
 
     from radlabel.ontology import Ontology
-    from radlabel.retrieval.reports_index import index_reports, read_labelled_reports
+    from radlabel.data import load_texts
+    from radlabel.labels import read_label_file
+    from radlabel.retrieval.reports_index import index_reports, labelled_reports
 
     onto = Ontology.load(classes) if classes else None
-    texts = _texts_from(reports) if reports else None
-    items = read_labelled_reports(labels, texts=texts, ontology=onto, source=source, round=round_,
-                                  program=program)
+    texts = load_texts(reports) if reports else None
+    items = labelled_reports(read_label_file(labels, onto, source=source), texts=texts, round=round_,
+                             program=program)
     st, emb = _open(store, chroma_url, embedder, allow_remote)
     with tqdm(total=len(items), unit="report", desc="indexing", disable=len(items) < 500) as bar:
-        info = index_reports(st, emb, items, progress=bar.update)
-    typer.echo(f"indexed {info['reports']} labelled reports ({info['written']} new; "
+        info = index_reports(st, emb, items, ontology=onto or Ontology.load(), progress=bar.update)
+    typer.echo(f"indexed {info['reports']} labelled reports and {info['sentences']} labelled "
+               f"sentences ({info['written']} new entries; "
                f"{info['count']} in collection) into {st.location} [{info['collection']}]")
 
 
@@ -99,7 +86,7 @@ def search_cmd(
     k: int = typer.Option(5, "-k", help="number of hits"),
     classes: Optional[str] = typer.Option(None, "--classes", help="only this class file's entries (classes)"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object per hit"),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    store: Optional[str] = chroma_option(),
     chroma_url: Optional[str] = typer.Option(None, "--chroma-url", help=URL_HELP),
     allow_remote: bool = typer.Option(False, "--allow-remote", help=REMOTE_HELP),
     embedder: Optional[str] = typer.Option(None, "--embedder", help=EMB_HELP),
@@ -126,9 +113,9 @@ def search_cmd(
                              "kind": h.metadata.get("kind"), "ontology": h.metadata.get("ontology_source")}
         rows = sorted(best.values(), key=lambda r: -r["score"])[:k]
     else:
-        from radlabel.retrieval.reports_index import embedding_text
+        from radlabel.retrieval.reports_index import REPORT_ENTRIES, embedding_text
 
-        for h in col.query(emb.embed([embedding_text(text)]), k=k)[0]:
+        for h in col.query(emb.embed([embedding_text(text)]), k=k, where=REPORT_ENTRIES)[0]:
             m = h.metadata
             rows.append({"id": m.get("report_id"), "score": round(h.score, 4),
                          "positives": json.loads(m.get("positives") or "[]"), "source": m.get("source"),
@@ -147,4 +134,4 @@ def search_cmd(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(index_app, name="index")
-    app.command("search")(search_cmd)
+    app.command("search", cls=aliases({"--store": "--chroma"}))(search_cmd)

@@ -1,146 +1,107 @@
-"""Few-shot demonstrations from the most similar labelled reports, for DSPy programs.
+"""Retrieved demonstrations for the judge: the most similar already-judged sentences of a class.
 
-``RetrievedDemos`` wraps any labelling program and, per call, puts the k nearest labelled reports
-(from the Chroma report collection) in front of its predictors' own demos. The wrapped program
-stays a normal DSPy module: optimizers see and tune its predictors (instructions, fixed demos),
-and ``k`` is a plain attribute a search can vary. ``knn_fewshot`` offers DSPy's own KNNFewShot
-with our local embedder as the vectorizer, for in-memory train sets.
+For one judge call (class C, the sentences s the judge reads), `SentenceDemos.retrieve(C, s)`
+returns up to ``k`` labelled sentences of class C from the Chroma reports collection: the
+``sentence`` entries that `radlabel index reports` and `radlabel feedback --index-demos` write
+(`radlabel.retrieval.reports_index`). Ranking: labels a person gave (gold, reviewed) first, then
+confident machine labels (pseudo, classifier), each tier most similar first. A machine label is
+confident when the LM judged it with probability >= ``min_confidence``, or when the rules decided
+it without a hedge (a rule reading of ``uncertain`` is what the judge is there to settle). A
+sentence indexed several times is shown once, with its best-provenance label; a machine label
+of the very sentence being judged is skipped (it would only echo the judge's earlier answer).
+
+The labeller (`radlabel.programs.modules.MentionLabeler`) turns these into demonstrations for
+the class at hand; ``k``, ``min_score`` and ``min_confidence`` are plain attributes a search can
+vary. Nothing here imports the programs layer.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
-import dspy
-
-from radlabel.retrieval.reports_index import SOURCE_RANK, SOURCES, LabelledReport, embedding_text
+from radlabel.labels import SOURCE_RANK, SOURCES, TRUSTED_SOURCES
 from radlabel.retrieval.store import REPORTS, VectorStore
 
 
-def default_example(r: LabelledReport) -> dspy.Example:
-    """A demo in the shape ``report -> labels`` ({class: state}, not_mentioned omitted)."""
-    labels = {c: s for c, s in r.labels.items() if s != "not_mentioned"}
-    return dspy.Example(report=r.text, labels=labels).with_inputs("report")
+@dataclass(frozen=True)
+class SentenceDemo:
+    """One labelled sentence of a class, with where its label came from and its similarity."""
+
+    cls: str
+    state: str
+    sentence: str
+    source: str
+    score: float
+    report_id: str = ""
+    round: int = 0
+
+    @property
+    def trusted(self) -> bool:
+        return self.source in TRUSTED_SOURCES
 
 
-def _text_key(text: str) -> str:
-    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
-class ReportNeighbours:
-    """Nearest labelled reports for a text, one entry per report, best provenance first."""
+class SentenceDemos:
+    """The demo retriever a `MentionLabeler` takes: k nearest labelled sentences per class.
 
-    def __init__(self, store: VectorStore, embedder, *, sources: Sequence[str] = SOURCES,
-                 example_fn: Callable[[LabelledReport], dspy.Example] = default_example,
-                 fetch_factor: int = 4):
-        self.store, self.embedder = store, embedder
+    Args:
+        store, embedder: the Chroma store holding the reports collection, and the encoder it
+            was built with (checked by the store).
+        k: demos per judge call (0 = none).
+        min_score: least cosine similarity of a demo to the judged sentences.
+        min_confidence: least judge probability for an LM-judged machine label.
+        sources: provenances that may serve as demos.
+        fetch: nearest entries read per query before filtering and de-duplication.
+    """
+
+    def __init__(self, store: VectorStore, embedder, *, k: int = 3, min_score: float = 0.5,
+                 min_confidence: float = 0.8, sources: Sequence[str] = SOURCES, fetch: int = 40):
         self.collection = store.collection(REPORTS, embedder, create=False)
-        self.sources = set(sources)
-        self.example_fn = example_fn
-        self.fetch_factor = fetch_factor
+        self.embedder_name = embedder.name
+        self.k, self.min_score, self.min_confidence, self.fetch = k, min_score, min_confidence, fetch
+        self.sources = tuple(s for s in SOURCES if s in set(sources))
 
     def __deepcopy__(self, memo):  # shared and read-only: optimizers copy programs many times
         return self
 
-    def neighbours(self, text: str, k: int = 3, *, exclude_ids: Sequence[str] = ()
-                   ) -> list[tuple[LabelledReport, float]]:
-        """The k most similar labelled reports, never the query report itself."""
-        if k <= 0:
+    def identity(self) -> dict:
+        """What changes the demos besides the index content (part of a program's hash)."""
+        return {"k": self.k, "min_score": self.min_score, "min_confidence": self.min_confidence,
+                "sources": list(self.sources), "embedder": self.embedder_name}
+
+    def eligible(self, meta: dict) -> bool:
+        source = meta.get("source")
+        if source not in self.sources:
+            return False
+        if source in TRUSTED_SOURCES:
+            return True
+        if "confidence" in meta:
+            return float(meta["confidence"]) >= self.min_confidence
+        return not meta.get("judged") and meta.get("state") != "uncertain"
+
+    def retrieve(self, cls: str, sentences: str, k: int | None = None) -> list[SentenceDemo]:
+        """Up to k demos for judging class ``cls`` on ``sentences``: trusted first, then by similarity."""
+        k = self.k if k is None else k
+        if k <= 0 or not sentences.strip():
             return []
-        skip_text = _text_key(text)
-        hits = self.collection.search([embedding_text(text)], k=k * self.fetch_factor)[0]
-        best: dict[str, tuple[LabelledReport, float]] = {}
+        where = {"$and": [{"kind": {"$eq": "sentence"}}, {"class": {"$eq": cls}}]}
+        hits = self.collection.search([sentences], k=max(self.fetch, k), where=where)[0]
+        query = _norm(sentences)
+        best: dict[str, tuple[tuple, SentenceDemo]] = {}
         for h in hits:
             m = h.metadata
-            if m.get("source") not in self.sources or m.get("report_id") in exclude_ids:
+            if h.score < self.min_score or not self.eligible(m):
                 continue
-            if _text_key(h.document) == skip_text:
+            key = _norm(h.document)
+            if key == query and m.get("source") not in TRUSTED_SOURCES:
                 continue
-            r = LabelledReport(m["report_id"], h.document, json.loads(m.get("labels") or "{}"),
-                               m.get("source", "pseudo"), int(m.get("round", 0)), m.get("program", ""))
-            cur = best.get(r.id)
-            if cur is None or (SOURCE_RANK[r.source], r.round) > (SOURCE_RANK[cur[0].source], cur[0].round):
-                best[r.id] = (r, h.score if cur is None else max(h.score, cur[1]))
-        return sorted(best.values(), key=lambda rs: -rs[1])[:k]
-
-    def examples(self, text: str, k: int = 3, *, exclude_ids: Sequence[str] = ()) -> list[dspy.Example]:
-        return [self.example_fn(r) for r, _ in self.neighbours(text, k, exclude_ids=exclude_ids)]
-
-
-class RetrievedDemos(dspy.Module):
-    """Run ``program`` with the k most similar labelled reports as extra demonstrations.
-
-    ``input_field`` names the report-text input of the program. For a Predict or
-    ChainOfThought the demos travel as the ``demos`` call argument (thread-safe); for other
-    programs they are swapped into every predictor under a lock for the duration of the call.
-    """
-
-    def __init__(self, program: dspy.Module, neighbours: ReportNeighbours, k: int = 3,
-                 input_field: str = "report"):
-        super().__init__()
-        self.program = program
-        self.neighbours = neighbours
-        self.k = k
-        self.input_field = input_field
-        self._lock = threading.Lock()
-
-    def __deepcopy__(self, memo):
-        import copy
-
-        new = self.__class__.__new__(self.__class__)
-        new.__dict__.update(self.__dict__)
-        new.program = copy.deepcopy(self.program, memo)
-        new._lock = threading.Lock()
-        return new
-
-    def retrieve(self, text: str) -> list[dspy.Example]:
-        return self.neighbours.examples(text, self.k)
-
-    def forward(self, **kwargs):
-        if self.input_field not in kwargs:
-            raise TypeError(f"RetrievedDemos needs the input field {self.input_field!r}")
-        retrieved = self.retrieve(kwargs[self.input_field])
-        if isinstance(self.program, dspy.Predict):
-            return self.program(**kwargs, demos=retrieved + list(self.program.demos))
-        if isinstance(self.program, dspy.ChainOfThought):
-            return self.program(**kwargs, demos=retrieved + list(self.program.predict.demos))
-        with self._lock:
-            preds = [p for _, p in self.program.named_predictors()]
-            saved = [p.demos for p in preds]
-            try:
-                for p in preds:
-                    p.demos = retrieved + list(p.demos)
-                return self.program(**kwargs)
-            finally:
-                for p, d in zip(preds, saved):
-                    p.demos = d
-
-
-def dspy_vectorizer(embedder) -> dspy.Embedder:
-    """Our local encoder as a DSPy embedder (no hosted embedding model, no cache on disk)."""
-    return dspy.Embedder(lambda texts: embedder.embed(list(texts)), caching=False)
-
-
-def knn_fewshot(trainset: list[dspy.Example], k: int, embedder, **bootstrap_args) -> dspy.KNNFewShot:
-    """DSPy's KNNFewShot optimizer with the local embedder as vectorizer."""
-    return dspy.KNNFewShot(k, trainset, vectorizer=dspy_vectorizer(embedder), **bootstrap_args)
-
-
-def labelled_examples(store: VectorStore, embedder, *, sources: Sequence[str] = SOURCES,
-                      example_fn: Callable[[LabelledReport], dspy.Example] = default_example
-                      ) -> list[dspy.Example]:
-    """Every labelled report in the collection as a DSPy example (best provenance per report)."""
-    col = store.collection(REPORTS, embedder, create=False)
-    got = col.col.get(include=["documents", "metadatas"])
-    best: dict[str, LabelledReport] = {}
-    for doc, m in zip(got["documents"], got["metadatas"]):
-        if m.get("source") not in sources:
-            continue
-        r = LabelledReport(m["report_id"], doc, json.loads(m.get("labels") or "{}"),
-                           m.get("source", "pseudo"), int(m.get("round", 0)), m.get("program", ""))
-        cur = best.get(r.id)
-        if cur is None or (SOURCE_RANK[r.source], r.round) > (SOURCE_RANK[cur.source], cur.round):
-            best[r.id] = r
-    return [example_fn(r) for r in best.values()]
+            d = SentenceDemo(cls, str(m.get("state")), h.document, str(m.get("source")),
+                             round(h.score, 4), str(m.get("report_id", "")), int(m.get("round", 0)))
+            rank = (SOURCE_RANK[d.source], d.round, d.score)
+            if key not in best or rank > best[key][0]:
+                best[key] = (rank, d)
+        demos = sorted((d for _, d in best.values()), key=lambda d: (not d.trusted, -d.score))
+        return demos[:k]

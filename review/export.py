@@ -2,7 +2,7 @@
 
 JSONL: the label output format (``id, labels, evidence, meta``) plus ``text``, with
 ``meta.source = "reviewed"``, the reviewer and the time; it reads both as a labels file
-(radlabel.labelsets.read_label_records) and as four-state gold (read_gold).
+(`radlabel.labels.read_labels`) and as four-state gold (`radlabel.labels.load_gold`).
 CSV: one row per report, one column per class holding the state.
 
 Only reports a reviewer accepted are exported (``include_edited`` adds reports with edits
@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from radlabel.jsonl import write_jsonl_atomic
+from radlabel.labels import write_labels
 from radlabel.review.store import ReviewStore
 
 FORMATS = ("jsonl", "csv")
@@ -80,7 +80,7 @@ def export_reviewed(store: ReviewStore, out: str | Path, *, fmt: str | None = No
         raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
     records = list(reviewed_records(store, include_edited=include_edited, with_text=with_text))
     if fmt == "jsonl":
-        write_jsonl_atomic(out, records)
+        write_labels(out, records)
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")

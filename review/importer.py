@@ -11,25 +11,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from radlabel import data
 from radlabel.errors import InputError
-from radlabel.labelsets import parse_state
+from radlabel.jsonl import iter_jsonl
+from radlabel.labels import Problem, parse_state, read_label_file, record_text
 from radlabel.ontology import Ontology
 from radlabel.review.queue import rank_reports
 from radlabel.review.store import ReviewStore
 
 MAX_LISTED = 25
-
-
-@dataclass
-class Problem:
-    path: str
-    line: int | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.path + (f":{self.line}" if self.line else "")
-        return where + (f" [{self.field}]" if self.field else "") + f": {self.message}"
 
 
 class ImportRejected(InputError):
@@ -42,16 +32,6 @@ class ImportRejected(InputError):
         super().__init__(f"{len(problems)} problem(s) in the input; nothing was imported:\n"
                          f"{shown}{more}")
         self.problems = problems
-
-
-@dataclass
-class ParsedRecord:
-    id: str
-    line: int
-    labels: dict[str, str]
-    evidence: dict[str, str]
-    meta: dict
-    text: str | None
 
 
 @dataclass
@@ -71,121 +51,21 @@ class ImportSummary:
         return ", ".join(parts)
 
 
-def json_lines(path: Path, problems: list[Problem]) -> list[tuple[int, dict]]:
-    """All parseable object lines; each bad line is recorded, not raised, so all are listed."""
-    out: list[tuple[int, dict]] = []
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        problems.append(Problem(str(path), None, None, f"cannot read: {e.strerror}"))
-        return out
-    for no, raw in enumerate(data.split(b"\n"), 1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as e:
-            problems.append(Problem(str(path), no, None, f"invalid UTF-8 at byte {e.start}"))
-            continue
-        except json.JSONDecodeError as e:
-            problems.append(Problem(str(path), no, None,
-                                    f"malformed JSON: {e.msg} (column {e.colno})"))
-            continue
-        if not isinstance(obj, dict):
-            problems.append(Problem(str(path), no, None, "each line must be a JSON object"))
-            continue
-        out.append((no, obj))
-    return out
-
-
 def _state(value, problems: list[Problem], path: str, line: int, fld: str) -> str | None:
     try:
         return parse_state(value, path=path, line=line, field=fld)
     except InputError as e:
-        problems.append(Problem(path, line, fld, str(e).split(": ", 1)[-1]))
+        problems.append(Problem.of(e))
         return None
 
 
-def parse_label_records(path: Path, ontology: Ontology, problems: list[Problem]
-                        ) -> tuple[list[ParsedRecord], int]:
-    """Validate a labels JSONL; returns (good records, number of failed records skipped)."""
-    p = str(path)
-    records: list[ParsedRecord] = []
-    first_line: dict[str, int] = {}
-    failed = 0
-    for no, obj in json_lines(path, problems):
-        rid = obj.get("id")
-        if isinstance(rid, bool) or not isinstance(rid, (str, int)) or str(rid).strip() == "":
-            problems.append(Problem(p, no, "id", "missing or empty 'id' (a string is expected)"))
-            continue
-        rid = str(rid)
-        meta = obj.get("meta", {}) or {}
-        if not isinstance(meta, dict):
-            problems.append(Problem(p, no, "meta", "'meta' must be an object"))
-            continue
-        if meta.get("status") == "failed":
-            failed += 1
-            continue
-        if rid in first_line:
-            problems.append(Problem(p, no, "id", f"duplicate id {rid!r} (first at line "
-                                                  f"{first_line[rid]})"))
-            continue
-        first_line[rid] = no
-        labels_raw = obj.get("labels")
-        if not isinstance(labels_raw, dict):
-            problems.append(Problem(p, no, "labels", "'labels' must be an object of class: state"))
-            continue
-        labels: dict[str, str] = {}
-        for cls, value in labels_raw.items():
-            name = ontology.resolve(cls)
-            if name is None:
-                problems.append(Problem(p, no, f"labels.{cls}",
-                                        f"unknown class {cls!r} (not in {ontology.source})"))
-                continue
-            state = _state(value, problems, p, no, f"labels.{cls}")
-            if state is not None:
-                labels[name] = state
-        evidence: dict[str, str] = {}
-        ev_raw = obj.get("evidence", {}) or {}
-        if not isinstance(ev_raw, dict):
-            problems.append(Problem(p, no, "evidence", "'evidence' must be an object of class: span"))
-        else:
-            for cls, span in ev_raw.items():
-                name = ontology.resolve(cls)
-                if name is None:
-                    problems.append(Problem(p, no, f"evidence.{cls}", f"unknown class {cls!r}"))
-                elif span is not None and not isinstance(span, str):
-                    problems.append(Problem(p, no, f"evidence.{cls}", "evidence must be a string"))
-                elif span:
-                    evidence[name] = span
-        text = obj.get("text")
-        if text is not None and not isinstance(text, str):
-            problems.append(Problem(p, no, "text", "'text' must be a string"))
-            text = None
-        full = {c: labels.get(c, "not_mentioned") for c in ontology.names}
-        records.append(ParsedRecord(rid, no, full, evidence, meta, text))
-    return records, failed
-
-
-def load_texts(reports_path: Path, problems: list[Problem]) -> dict[str, str]:
-    """id -> text from a reports file (any format radlabel.data reads; JSONL without it)."""
+def _report_texts(reports_path: Path, problems: list[Problem]) -> dict[str, str]:
+    """id -> text from a reports file (any format radlabel.data reads); a problem if it is bad."""
     try:
-        from radlabel.data import load_reports  # the shared loader, when present
-    except ImportError:
-        load_reports = None
-    try:
-        if load_reports is not None:
-            return {r.id: r.text for r in load_reports(reports_path)}
-        texts: dict[str, str] = {}
-        for no, obj in json_lines(reports_path, problems):
-            if "id" not in obj or not isinstance(obj.get("text"), str):
-                problems.append(Problem(str(reports_path), no, "id" if "id" not in obj else "text",
-                                        "each report needs 'id' and a string 'text'"))
-                continue
-            texts[str(obj["id"])] = obj["text"]
-        return texts
+        return data.load_texts(reports_path)
     except InputError as e:
-        problems.append(Problem(str(reports_path), e.line, e.field, str(e)))
+        problems.append(Problem.of(e) if e.path is not None else Problem(str(reports_path), e.line,
+                                                                          e.field, str(e)))
         return {}
 
 
@@ -194,7 +74,7 @@ def parse_issues(path: Path, ontology: Ontology, known: set[str],
     """Suspected issues, one per line {"id","class","given","suggested","score"}, in file order."""
     p = str(path)
     out: list[dict] = []
-    for no, obj in json_lines(path, problems):
+    for no, obj in iter_jsonl(path, on_error=lambda e: problems.append(Problem.of(e))):
         rid = obj.get("id")
         if rid is None or str(rid) not in known:
             problems.append(Problem(p, no, "id", f"id {rid!r} is not among the imported labels"))
@@ -224,27 +104,29 @@ def import_labels(store: ReviewStore, labels_path: str | Path, *,
     labels_path = Path(labels_path)
     if not labels_path.exists():
         raise InputError("labels file not found", path=str(labels_path))
-    records, failed = parse_label_records(labels_path, ontology, problems)
-    texts = load_texts(Path(reports_path), problems) if reports_path else {}
-    for r in records:
+    read = read_label_file(labels_path, ontology, strict=False)
+    problems += read.problems
+    records = read.records
+    texts = _report_texts(Path(reports_path), problems) if reports_path else {}
+    for rid, rec in records.items():
         if reports_path:
-            if r.id not in texts:
-                problems.append(Problem(str(labels_path), r.line, "id",
-                                        f"id {r.id!r} is not in the reports {reports_path}"))
-        elif r.text is None:
-            problems.append(Problem(str(labels_path), r.line, "text",
+            if rid not in texts:
+                problems.append(Problem(str(labels_path), read.lines[rid], "id",
+                                        f"id {rid!r} is not in the reports {reports_path}"))
+        elif record_text(rec) is None:
+            problems.append(Problem(str(labels_path), read.lines[rid], "text",
                                     "no report text: include 'text' or pass --reports"))
     stored_classes = store.classes()
     if stored_classes and stored_classes != ontology.names:
         problems.append(Problem(str(store.path), None, "classes",
                                 "the store was created with other classes "
-                                f"({', '.join(stored_classes)}); use a new --store"))
-    known = {r.id for r in records} | store.known_ids()
+                                f"({', '.join(stored_classes)}); use a new --review-db"))
+    known = set(records) | store.known_ids()
     issues = parse_issues(Path(issues_path), ontology, known, problems) if issues_path else []
     if problems:
         raise ImportRejected(problems)
 
-    summary = ImportSummary(failed_skipped=failed, issues=len(issues))
+    summary = ImportSummary(failed_skipped=len(read.failed), issues=len(issues))
     with store.write():
         if not stored_classes:
             store.set_meta("classes", json.dumps(ontology.names))
@@ -252,14 +134,16 @@ def import_labels(store: ReviewStore, labels_path: str | Path, *,
             store.set_meta("ontology_source", ontology.source)
         existing = store.known_ids()
         ord_ = store.next_ord()
-        for r in records:
-            if r.id in existing:
+        for rid, rec in records.items():
+            if rid in existing:
                 summary.kept += 1
                 continue
-            record = {"id": r.id, "labels": r.labels, "evidence": r.evidence, "meta": r.meta}
-            store.insert_report(report_id=r.id, ord=ord_, text=texts.get(r.id, r.text or ""),
-                                record=record, source=str(r.meta.get("source", "pseudo")),
-                                labels=r.labels, evidence=r.evidence)
+            labels = {c: rec.labels.get(c, "not_mentioned") for c in ontology.names}
+            evidence = dict(rec.evidence)
+            meta = rec.meta.model_dump(mode="json", exclude_unset=True)
+            record = {"id": rid, "labels": labels, "evidence": evidence, "meta": meta}
+            store.insert_report(report_id=rid, ord=ord_, text=texts.get(rid, record_text(rec) or ""),
+                                record=record, source=rec.meta.source, labels=labels, evidence=evidence)
             ord_ += 1
             summary.added += 1
         if issues:

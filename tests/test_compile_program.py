@@ -10,7 +10,7 @@ from dspy.utils import DummyLM
 from compile_gold import FOUR_STATE_ROWS, positives_only, write_rows
 from radlabel.cli import main
 from radlabel.errors import InputError
-from radlabel.eval.gold import load_gold
+from radlabel.labels import load_gold
 from radlabel.ontology import Ontology
 from radlabel.programs import Labeler
 from radlabel.programs.compile import BUDGETS, compile_program, parse_budget
@@ -138,7 +138,7 @@ def test_bootstrap_keeps_only_demos_the_metric_accepts(gold):
 
 
 def test_heldout_gold_scores_before_and_after(gold, tmp_path):
-    from radlabel.eval.gold import split_gold
+    from radlabel.labels import split_gold
 
     train, held = split_gold(gold, 5, seed=0)
     result = compile_program(train, "labeled", "light", lm=scripted_lm(), judge="all",

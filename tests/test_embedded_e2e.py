@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from radlabel.labelsets import read_label_records
+from radlabel.labels import read_labels
 from radlabel.programs.validate import evidence_in_report
 
 pytestmark = pytest.mark.slow
@@ -66,7 +66,7 @@ def test_label_on_embedded_llm_offline(tmp_path, reports):
     net = json.loads(line[len("NETWORK "):])
     assert net["code"] == 0, r.stderr[-3000:]
     assert net["import"] == [] and net["run"] == [], net
-    recs = read_label_records(out, keep_failed=True)
+    recs = read_labels(out, keep_failed=True)
     assert set(recs) == set(reports)
     right = total = 0
     for rid, rec in recs.items():

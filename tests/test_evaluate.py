@@ -11,7 +11,7 @@ import pytest
 from compile_gold import FOUR_STATE_ROWS, positives_only, write_rows
 from radlabel.cli import main
 from radlabel.eval.evaluate import evaluate_file, write_report
-from radlabel.eval.gold import load_gold
+from radlabel.labels import load_gold
 from radlabel.scores import f1_scores
 from radlabel.ontology import Ontology
 
@@ -121,7 +121,7 @@ def test_calibration_when_records_carry_probabilities(tmp_path):
 
 def test_cli_evaluate_writes_report(files, tmp_path, capsys):
     gold_path, pred_path = files
-    main(["evaluate", "--gold", str(gold_path), "--pred", str(pred_path), "-o", str(tmp_path / "rep")])
+    main(["evaluate", "--gold", str(gold_path), "--labels", str(pred_path), "-o", str(tmp_path / "rep")])
     assert (tmp_path / "rep" / "report.md").exists()
     assert "micro F1" in capsys.readouterr().out
 

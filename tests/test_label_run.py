@@ -10,7 +10,7 @@ import pytest
 
 from radlabel.jsonl import AppendOnlyJsonl, read_jsonl
 from radlabel.labeling import label_reports
-from radlabel.labelsets import read_label_records
+from radlabel.labels import read_labels
 from radlabel.programs import Labeler
 from radlabel.schema import Report
 
@@ -37,15 +37,15 @@ def test_resume_skips_done_ids_and_retries_failed(tmp_path, reports):
     assert s2.skipped == 2 and s2.written == 2 and s2.failed == 1
     s3 = label_reports(Labeler(judge="none"), reps, out, progress=False)
     assert s3.skipped == 3 and s3.written == 1  # the failed one is tried again
-    ok = read_label_records(out)
+    ok = read_labels(out)
     assert set(ok) == {"r1", "r2", "r3"}
-    assert read_label_records(out, keep_failed=True)["empty"].meta.error == "empty report text"
+    assert read_labels(out, keep_failed=True)["empty"].meta.error == "empty report text"
 
 
 def test_torn_last_line_is_repaired(tmp_path):
     p = tmp_path / "x.jsonl"
     p.write_text('{"id": "a", "labels": {}}\n{"id": "b", "lab')
-    assert list(read_label_records(p)) == ["a"]
+    assert list(read_labels(p)) == ["a"]
     with AppendOnlyJsonl(p) as w:
         w.write({"id": "c", "labels": {}})
     assert [r["id"] for r in read_jsonl(p)] == ["a", "c"]
@@ -62,7 +62,7 @@ def test_kill_9_mid_run_loses_nothing_written(tmp_path, reports):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    before = read_label_records(out)  # parses: no corrupt line survives
+    before = read_labels(out)  # parses: no corrupt line survives
     assert 0 < len(before) < n
     r = run(["label", str(src), "-o", str(out), "--judge", "none"])
     assert r.returncode == 0, r.stderr

@@ -10,7 +10,7 @@ from loop_corpus import flip, synthetic, write
 from radlabel.cli import main
 from radlabel.eval.analyze import run_analysis, write_analysis
 from radlabel.eval.issues import rank_label_issues
-from radlabel.labelsets import read_label_records
+from radlabel.labels import read_labels
 from radlabel.ontology import Ontology
 
 N, FLIPS = 400, 20
@@ -23,9 +23,9 @@ def planted(tmp_path_factory):
     flipped, truth = flip(rows, FLIPS, seed=11)
     labels = write(d / "labels.jsonl", [{**r, "meta": {"source": "pseudo"}} for r in flipped])
     ontology = Ontology.load(None)
-    records = read_label_records(labels, ontology)
+    records = read_labels(labels, ontology)
     texts = {r["id"]: r["text"] for r in rows}
-    a = run_analysis(records, texts, ontology, gold={r["id"]: {"labels": r["labels"]} for r in rows})
+    a = run_analysis(records, texts, ontology, gold={r["id"]: r["labels"] for r in rows})
     write_analysis(a, d / "out", texts=texts)
     return d, a, truth
 
@@ -73,7 +73,7 @@ def test_trusted_reports_are_not_queued_again(tmp_path):
     flipped_ids = {i for i, _ in truth}
     recs = [{**r, "meta": {"source": "reviewed" if r["id"] in flipped_ids else "pseudo"}} for r in flipped]
     ontology = Ontology.load(None)
-    records = read_label_records(write(tmp_path / "l.jsonl", recs), ontology)
+    records = read_labels(write(tmp_path / "l.jsonl", recs), ontology)
     a = run_analysis(records, {r["id"]: r["text"] for r in rows}, ontology, folds=3)
     assert a.trusted == flipped_ids
     assert not {r["id"] for r in a.issues} & flipped_ids

@@ -5,7 +5,7 @@ import pytest
 
 from loop_corpus import synthetic, write
 from radlabel.eval import feedback as fb
-from radlabel.eval.gold import FOUR_STATE, load_gold
+from radlabel.labels import FOUR_STATE, load_gold
 from radlabel.ontology import Ontology
 from radlabel.schema import LabelMeta, LabelRecord
 
@@ -94,15 +94,21 @@ def test_feedback_cli_writes_corrected_labels_and_examples(tmp_path):
 
 @pytest.mark.slow
 def test_reviewed_reports_become_chroma_demos_with_provenance(tmp_path):
+    from radlabel.ontology import Ontology
     from radlabel.retrieval.embeddings import get_embedder
-    from radlabel.retrieval.fewshot import ReportNeighbours
+    from radlabel.retrieval.fewshot import SentenceDemos
+    from radlabel.retrieval.reports_index import LabelledReport, labelled_sentences
     from radlabel.retrieval.store import open_store
 
     rows = synthetic(5, seed=8)
     recs = [fb.reviewed_record(r["id"], r["labels"], old={}, text=r["text"], source="reviewed", round=2,
                                reviewer="r") for r in rows]
-    info = fb.index_demos(recs, {}, tmp_path / "chroma")
-    assert info["written"] == 5
-    hits = ReportNeighbours(open_store(str(tmp_path / "chroma")), get_embedder()).neighbours(
-        rows[0]["text"] + " Stable.", k=2)
-    assert hits and all(r.source == "reviewed" and r.round == 2 for r, _ in hits)
+    onto = Ontology.load()
+    info = fb.index_demos(recs, {}, tmp_path / "chroma", ontology=onto)
+    assert info["reports"] == 5 and info["sentences"] > 0
+    assert info["written"] == 5 + info["sentences"]
+    e = labelled_sentences(LabelledReport(rows[0]["id"], rows[0]["text"], rows[0]["labels"]), onto)[0]
+    demos = SentenceDemos(open_store(str(tmp_path / "chroma")), get_embedder(), k=2)
+    hits = demos.retrieve(e.cls, e.sentence + " Stable.")
+    assert hits and all(d.source == "reviewed" and d.round == 2 and d.cls == e.cls for d in hits)
+    assert hits[0].sentence == e.sentence and hits[0].state == e.state

@@ -9,7 +9,8 @@ import sys
 import time
 
 from radlabel.jsonl import AppendOnlyJsonl, iter_jsonl, read_jsonl
-from radlabel.labeling import RunSummary, done_ids, label_reports
+from radlabel.labeling import RunSummary, label_reports
+from radlabel.labels import done_ids
 from radlabel.programs import Labeler
 from radlabel.schema import Report
 
@@ -143,11 +144,13 @@ def test_lock_of_a_killed_writer_does_not_block(tmp_path):
 
 
 # -- resume keeps ids only --------------------------------------------------------------
-def test_done_ids_later_line_wins_and_streams(tmp_path):
+def test_done_ids_are_ids_with_an_ok_record_and_streams(tmp_path):
     p = tmp_path / "labels.jsonl"
     p.write_text("".join(json.dumps(r) + "\n" for r in
-                         [rec("a"), rec("b", "failed"), rec("c"), rec("c", "failed"), rec("b")]))
-    assert done_ids(p) == {"a", "b"}
+                         [rec("a"), rec("b", "failed"), rec("c"), rec("c", "failed"), rec("b"),
+                          rec("d", "failed")]))
+    # a retried b succeeded; c's later failure does not erase its ok record; d is retried
+    assert done_ids(p) == {"a", "b", "c"}
     it = iter_jsonl(p)
     assert next(it)[1]["id"] == "a"  # a generator over the open file, not a list
 

@@ -1,4 +1,4 @@
-"""Retrieval: local embedder, Chroma store, class/report indexes, candidates, few-shot demos, CLI.
+"""Retrieval: local embedder, Chroma store, class/report indexes, candidates, judge demos, CLI.
 
 All reports here are hand-written for the tests. The encoder is the packaged MiniLM (offline).
 """
@@ -18,8 +18,9 @@ pytest.importorskip("sentence_transformers")
 
 from radlabel.retrieval.classes_index import class_entries, index_classes  # noqa: E402
 from radlabel.retrieval.embeddings import SentenceTransformerEmbedder, get_embedder  # noqa: E402
+from radlabel.labels import read_label_file  # noqa: E402
 from radlabel.retrieval.reports_index import (LabelledReport, index_reports,  # noqa: E402
-                                              read_labelled_reports)
+                                              labelled_reports)
 from radlabel.retrieval.store import CLASSES, REPORTS, open_store  # noqa: E402
 
 SMALL_CLASSES = textwrap.dedent("""\
@@ -158,94 +159,149 @@ def test_candidates_only_see_their_own_ontology(tmp_path, emb, small_onto):
     assert set(got) <= {c.name for c in small_onto.finding_classes}
 
 
-def test_report_index_neighbours_prefer_similar_and_skip_self(tmp_path, emb):
-    from radlabel.retrieval.fewshot import ReportNeighbours
+def test_report_index_holds_reports_and_labelled_sentences_idempotently(tmp_path, emb):
+    from radlabel.retrieval.reports_index import REPORT_ENTRIES
 
     store = open_store(str(tmp_path / "db"))
-    info = index_reports(store, emb, LABELLED)
-    assert info["written"] == 3
-    assert index_reports(store, emb, LABELLED)["written"] == 0
-    nb = ReportNeighbours(store, emb)
-    query = "FINDINGS: Small left pleural effusion. IMPRESSION: Left effusion."
-    (best, score), *_ = nb.neighbours(query, k=2)
-    assert best.id == "r-eff" and best.labels["Pleural Effusion"] == "present" and score > 0.3
-    ids = [r.id for r, _ in nb.neighbours(LABELLED[1].text, k=3)]
-    assert "r-cm" not in ids and len(ids) == 2              # the query report itself is never a demo
-    ex = nb.examples(query, k=1)[0]
-    assert set(ex.inputs().keys()) == {"report"} and ex["labels"]["Pleural Effusion"] == "present"
-    only_gold = ReportNeighbours(store, emb, sources=("gold",))
-    assert [r.source for r, _ in only_gold.neighbours("rib fractures", k=3)] == ["gold"]
-    from radlabel.retrieval.fewshot import labelled_examples
+    info = index_reports(store, emb, LABELLED, ontology=Ontology.load())
+    # 3 reports + their mentioned classes: effusion, atelectasis, cardiomegaly, consolidation, fracture
+    assert info["reports"] == 3 and info["sentences"] == 5 and info["written"] == 8
+    assert index_reports(store, emb, LABELLED, ontology=Ontology.load())["written"] == 0
+    col = store.collection(REPORTS, emb)
+    got = col.col.get(where={"kind": "sentence"}, include=["documents", "metadatas"])
+    by_class = {m["class"]: (d, m) for d, m in zip(got["documents"], got["metadatas"])}
+    doc, meta = by_class["Consolidation"]
+    assert doc == "No focal consolidation." and meta["state"] == "absent"  # gold has no evidence: rule sentence
+    assert meta["source"] == "reviewed" and meta["report_id"] == "r-cm"
+    assert by_class["Fracture"][1]["source"] == "pseudo" and by_class["Fracture"][1]["round"] == 1
+    hits = col.search(["Healing rib fractures"], k=8, where=REPORT_ENTRIES)[0]
+    assert {h.metadata["kind"] for h in hits} == {"report"} and len(hits) == 3
+    # evidence, when a label has it, is the sentence; no ontology and no evidence: no sentence entry
+    ev = LabelledReport("r-ev", "Heart big. Small left effusion.", {"Pleural Effusion": "present",
+                        "Cardiomegaly": "present"}, "gold", evidence={"Pleural Effusion": "Small left effusion."})
+    assert index_reports(store, emb, [ev])["sentences"] == 1
 
-    train = labelled_examples(store, emb, sources=("gold", "reviewed"))
-    assert sorted(e["labels"].get("Cardiomegaly", "-") for e in train) == ["-", "present"]
+
+def _demo_store(tmp_path, emb):
+    """Labelled sentences of one class with every provenance; texts written for the tests."""
+    def rep(rid, sentence, state, source, **kw):
+        return LabelledReport(rid, f"FINDINGS: {sentence}", {"Pleural Effusion": state}, source,
+                              evidence={"Pleural Effusion": sentence}, **kw)
+
+    reports = [
+        rep("g1", "Blunting of the left costophrenic angle may reflect a small effusion.", "uncertain", "gold"),
+        rep("v1", "Possible trace left pleural effusion.", "uncertain", "reviewed"),
+        rep("p1", "A small left pleural effusion is possibly present.", "uncertain", "pseudo",
+            confidence={"Pleural Effusion": 0.95}, judged=("Pleural Effusion",)),
+        rep("p2", "Small left pleural effusion may be present.", "present", "pseudo",
+            confidence={"Pleural Effusion": 0.41}, judged=("Pleural Effusion",)),   # not confident
+        rep("p3", "Small left pleural effusion possibly.", "uncertain", "pseudo"),  # a rule hedge
+        rep("p4", "Left pleural effusion, likely small.", "absent", "pseudo"),  # unhedged rule reading
+        LabelledReport("g2", "FINDINGS: Possible cardiomegaly.", {"Cardiomegaly": "uncertain"}, "gold",
+                       evidence={"Cardiomegaly": "Possible cardiomegaly."}),
+    ]
+    store = open_store(str(tmp_path / "db"))
+    index_reports(store, emb, reports)
+    return store
 
 
-def test_relabelled_report_is_a_second_entry_and_best_provenance_wins(tmp_path, emb):
-    from radlabel.retrieval.fewshot import ReportNeighbours
+QUERY = "Small left pleural effusion is possibly present."
+
+
+def test_sentence_demos_put_gold_and_reviewed_before_more_similar_pseudo(tmp_path, emb):
+    from radlabel.retrieval.fewshot import SentenceDemos
+
+    demos = SentenceDemos(_demo_store(tmp_path, emb), emb, k=4, min_score=0.3)
+    got = demos.retrieve("Pleural Effusion", QUERY)
+    assert [d.report_id for d in got[:2]] and {d.source for d in got[:2]} == {"gold", "reviewed"}
+    assert [d.report_id for d in got[2:]] == ["p1", "p4"]      # confident pseudo only, after them
+    assert got[2].score > max(d.score for d in got[:2])         # ... though more similar
+    assert all(d.cls == "Pleural Effusion" for d in got)        # another class never answers
+    assert got[0].score >= got[1].score and got[2].score >= got[3].score
+    demos.k = 1
+    assert [d.source for d in demos.retrieve("Pleural Effusion", QUERY)] in (["gold"], ["reviewed"])
+    demos.min_confidence = 0.4                                  # now p2 counts as confident
+    demos.k = 5
+    assert "p2" in [d.report_id for d in demos.retrieve("Pleural Effusion", QUERY)]
+    assert demos.retrieve("Pleural Effusion", QUERY, k=0) == []
+    assert [d.report_id for d in SentenceDemos(_demo_store(tmp_path, emb), emb, sources=("gold",))
+            .retrieve("Cardiomegaly", "Heart may be enlarged.")] == ["g2"]
+
+
+def test_sentence_demos_show_a_sentence_once_and_never_echo_a_machine_label(tmp_path, emb):
+    from radlabel.retrieval.fewshot import SentenceDemos
 
     store = open_store(str(tmp_path / "db"))
-    pseudo = LabelledReport("r-fx", LABELLED[2].text, {"Fracture": "uncertain"}, "pseudo", 0)
-    reviewed = LabelledReport("r-fx", LABELLED[2].text, {"Fracture": "present"}, "reviewed", 2)
-    index_reports(store, emb, [pseudo, reviewed, LABELLED[0]])
-    assert store.collection(REPORTS, emb).count() == 3
-    hits = ReportNeighbours(store, emb).neighbours("Healing left rib fractures.", k=2)
-    assert [(r.id, r.source) for r, _ in hits][0] == ("r-fx", "reviewed")
-    assert len({r.id for r, _ in hits}) == len(hits)
+    s = "Small right pleural effusion."
+    index_reports(store, emb, [
+        LabelledReport("a", s, {"Pleural Effusion": "present"}, "pseudo", evidence={"Pleural Effusion": s}),
+        LabelledReport("b", s, {"Pleural Effusion": "present"}, "gold", evidence={"Pleural Effusion": s}),
+        LabelledReport("c", "Tiny right effusion.", {"Pleural Effusion": "present"}, "pseudo",
+                       evidence={"Pleural Effusion": "Tiny right effusion."})])
+    demos = SentenceDemos(store, emb, k=5, min_score=0.0)
+    got = demos.retrieve("Pleural Effusion", "small right  pleural effusion.")
+    assert [(d.report_id, d.source) for d in got] == [("b", "gold"), ("c", "pseudo")]  # once, as gold
+    got = demos.retrieve("Pleural Effusion", "Tiny right effusion.")
+    assert "c" not in [d.report_id for d in got]               # its own pseudo label is no demo
+    assert demos.retrieve("Pleural Effusion", "Tiny right effusion. Otherwise clear.")[-1].report_id == "c"
 
 
-def test_retrieved_demos_reach_the_lm_prompt(tmp_path, emb):
+def test_labeller_shows_retrieved_demos_to_the_judge_and_keys_the_cache_on_them(tmp_path, emb):
     import dspy
     from dspy.utils import DummyLM
 
-    from radlabel.retrieval.fewshot import ReportNeighbours, RetrievedDemos
+    from radlabel.programs import Labeler
+    from radlabel.programs.judge_cache import JudgmentCache
+    from radlabel.retrieval.fewshot import SentenceDemos
 
-    store = open_store(str(tmp_path / "db"))
-    index_reports(store, emb, LABELLED)
+    store = _demo_store(tmp_path, emb)
+    cache = tmp_path / "j.sqlite"
+    retr = SentenceDemos(store, emb, k=2, min_score=0.3)
 
-    class Label(dspy.Signature):
-        """Label the findings of a chest X-ray report."""
-        report: str = dspy.InputField()
-        labels: dict[str, str] = dspy.OutputField()
+    def labeller(demos):
+        lm = DummyLM([{"state": "uncertain"}] * 20, adapter=dspy.JSONAdapter())
+        return Labeler(judge="all", lm=lm, scorer="generate", judge_cache=JudgmentCache(cache),
+                       demos=demos), lm
 
-    lm = DummyLM([{"labels": {"Fracture": "present"}}] * 2)
-    prog = RetrievedDemos(dspy.Predict(Label), ReportNeighbours(store, emb), k=1)
-    assert [n for n, _ in prog.named_predictors()] == ["program"]  # optimizers can reach the predictor
-    with dspy.context(lm=lm):
-        out = prog(report="FINDINGS: Acute fracture of the right fifth rib. IMPRESSION: Rib fracture.")
-    assert out["labels"] == {"Fracture": "present"}
+    text = "FINDINGS: Possible small left pleural effusion."
+    lab, lm = labeller(retr)
+    rec = lab(text, id="q")
+    assert rec.ok and rec.meta.model_extra["judged"] == ["Pleural Effusion"] and rec.meta.lm_calls == 1
     prompt = json.dumps(lm.history[-1]["messages"])
-    assert "seventh and eighth ribs" in prompt                  # the rib-fracture neighbour was the demo
-    assert "pleural effusion with adjacent" not in prompt      # k=1: only the nearest one
-    assert prog.program.demos == []                             # nothing leaked into the predictor
+    shown = [d.sentence for d in retr.retrieve("Pleural Effusion", "Possible small left pleural effusion.")]
+    assert len(shown) == 2 and all(s in prompt for s in shown)
+    static = [d["sentences"] for d in lab.program.judge.demos]
+    assert static and all(s in prompt for s in static)          # the static demos stay, first
+    assert max(prompt.index(s) for s in static) < min(prompt.index(s) for s in shown)
+    assert not set(shown) & set(static)                         # nothing leaked into the predictor
+    # the same question with other (or no) retrieved demos is another cache entry
+    plain, _ = labeller(None)
+    assert plain(text, id="q").meta.lm_calls == 1
+    assert plain.program_hash != lab.program_hash
+    again, _ = labeller(retr)
+    assert again(text, id="q").meta.lm_calls == 0               # cached with the same demos
+    retr.k = 1
+    assert labeller(retr)[0](text, id="q").meta.lm_calls > 0   # fewer demos: asked again
 
 
-def test_dspy_knn_uses_the_local_embedder(emb):
-    import dspy
-
-    from radlabel.retrieval.fewshot import default_example, dspy_vectorizer
-
-    train = [default_example(r) for r in LABELLED]
-    knn = dspy.KNN(k=1, trainset=train, vectorizer=dspy_vectorizer(emb))
-    (nearest,) = knn(report="The heart is enlarged.")
-    assert nearest["labels"] == {"Cardiomegaly": "present", "Consolidation": "absent"}
-
-
-def test_read_labelled_reports_joins_texts_and_names_bad_lines(tmp_path):
+def test_labelled_reports_join_texts_keep_provenance_and_name_bad_lines(tmp_path):
     p = tmp_path / "labels.jsonl"
     p.write_text(json.dumps({"id": "1", "labels": {"Cardiomegaly": "present"},
                              "meta": {"source": "pseudo", "round": 3, "program": "p1", "status": "ok"}}) + "\n"
                  + json.dumps({"id": "2", "labels": {"cardiomegaly": 0}, "text": "Heart normal."}) + "\n"
                  + json.dumps({"id": "3", "labels": {}, "meta": {"status": "failed"}}) + "\n")
-    got = read_labelled_reports(p, texts={"1": "Big heart."}, ontology=Ontology.load())
+    got = labelled_reports(read_label_file(p, Ontology.load()), texts={"1": "Big heart."})
+    # a line without meta is a pseudo-label (radlabel.labels), here as in every verb
     assert [(r.id, r.text, r.source, r.round, r.program) for r in got] == [
-        ("1", "Big heart.", "pseudo", 3, "p1"), ("2", "Heart normal.", "gold", 0, "")]
+        ("1", "Big heart.", "pseudo", 3, "p1"), ("2", "Heart normal.", "pseudo", 0, "")]
     assert got[1].labels == {"Cardiomegaly": "absent"}
+    as_gold = labelled_reports(read_label_file(p, Ontology.load(), source="gold"), texts={"1": "Big heart."})
+    assert [r.source for r in as_gold] == ["gold", "gold"]
     with pytest.raises(InputError, match=r"labels.jsonl:1 \[text\]"):
-        read_labelled_reports(p)
+        labelled_reports(read_label_file(p))
     p.write_text(json.dumps({"id": "9", "text": "x", "labels": {"Heartburn": 1}}) + "\n")
     with pytest.raises(InputError, match=r":1 \[labels.Heartburn\]"):
-        read_labelled_reports(p, ontology=Ontology.load())
+        read_label_file(p, Ontology.load())
 
 
 def test_cli_index_and_search_round_trip(tmp_path, small_onto):
@@ -262,15 +318,16 @@ def test_cli_index_and_search_round_trip(tmp_path, small_onto):
     labels.write_text("".join(json.dumps({"id": r.id, "text": r.text, "labels": r.labels}) + "\n" for r in LABELLED))
     store = str(tmp_path / "db")
     run = CliRunner().invoke
-    res = run(app, ["index", "classes", str(classes), "--store", store])
+    res = run(app, ["index", "classes", str(classes), "--chroma", store])
     assert res.exit_code == 0, res.output
     assert "indexed 4 classes" in res.output
-    res = run(app, ["index", "reports", str(labels), "--store", store, "--source", "reviewed", "--round", "2"])
-    assert res.exit_code == 0 and "indexed 3 labelled reports (3 new" in res.output, res.output
-    res = run(app, ["search", "hiatus hernia behind the heart", "--store", store, "-k", "1", "--json"])
+    res = run(app, ["index", "reports", "--labels", str(labels), "--chroma", store, "--source", "reviewed", "--round", "2"])
+    assert res.exit_code == 0 and "indexed 3 labelled reports and 5 labelled sentences (8 new" in res.output, \
+        res.output
+    res = run(app, ["search", "hiatus hernia behind the heart", "--chroma", store, "-k", "1", "--json"])
     assert json.loads(res.output)["class"] == "Hiatal Hernia"
-    res = run(app, ["search", "broken ribs on the left", "-c", "reports", "--store", store, "-k", "1", "--json"])
+    res = run(app, ["search", "broken ribs on the left", "-c", "reports", "--chroma", store, "-k", "1", "--json"])
     hit = json.loads(res.output)
     assert hit["id"] == "r-fx" and hit["source"] == "reviewed" and hit["round"] == 2
-    res = run(app, ["search", "x", "-c", "reports", "--store", str(tmp_path / "empty")])
+    res = run(app, ["search", "x", "-c", "reports", "--chroma", str(tmp_path / "empty")])
     assert isinstance(res.exception, InputError) and "index something first" in str(res.exception)

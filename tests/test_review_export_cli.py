@@ -7,7 +7,7 @@ from review_data import make_store, write_jsonl
 from typer.testing import CliRunner
 
 from radlabel.errors import InputError
-from radlabel.labelsets import read_gold, read_label_records
+from radlabel.labels import load_gold, read_labels
 from radlabel.ontology import Ontology
 from radlabel.review.cli import register, streamlit_command
 from radlabel.review.export import export_reviewed
@@ -35,10 +35,10 @@ def test_jsonl_export_holds_only_accepted_reports_and_reads_as_labels_and_gold(t
     assert "Cardiomegaly" not in rv1["evidence"]  # the span supported the old label
     assert rv1["evidence"]["Pleural Effusion"] == "Small left pleural effusion"
     onto = Ontology.load(None)
-    records = read_label_records(out, onto)
+    records = read_labels(out, onto)
     assert records["rv-1"].meta.source == "reviewed"
-    gold = read_gold(out, onto)
-    assert gold["rv-3"]["labels"]["No Finding"] == "present" and gold["rv-3"]["text"]
+    gold = load_gold(out, onto).by_id()
+    assert gold["rv-3"].labels["No Finding"] == "present" and gold["rv-3"].text
 
 
 def test_include_edited_and_csv(tmp_path):
@@ -64,24 +64,24 @@ def test_cli_imports_without_launching_and_exports(tmp_path):
     labels = write_labels(tmp_path)
     db = tmp_path / "labels.db"
     runner = CliRunner()
-    result = runner.invoke(_app(), ["review", str(labels), "--store", str(db), "--no-launch"])
+    result = runner.invoke(_app(), ["review", "--labels", str(labels), "--review-db", str(db), "--no-launch"])
     assert result.exit_code == 0, result.output
     assert "5 report(s) added" in result.output
     with ReviewStore(db) as store:
         store.accept("rv-5", reviewer="ann")
     out = tmp_path / "out.csv"
-    result = runner.invoke(_app(), ["review-export", "--store", str(db), "-o", str(out)])
+    result = runner.invoke(_app(), ["review-export", "--review-db", str(db), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_text().splitlines()[1].startswith("rv-5,")
 
 
 def test_cli_reports_bad_input_as_input_error(tmp_path):
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x", "text": "t", "labels": {"Foo": 1}}])
-    result = CliRunner().invoke(_app(), ["review", str(bad), "--no-launch"])
+    result = CliRunner().invoke(_app(), ["review", "--labels", str(bad), "--no-launch"])
     assert isinstance(result.exception, InputError)
     assert "bad.jsonl:1 [labels.Foo]: unknown class 'Foo'" in str(result.exception)
     assert not (tmp_path / "bad.db").exists()  # a refused import leaves no store behind
-    result = CliRunner().invoke(_app(), ["review-export", "--store", str(tmp_path / "none.db"),
+    result = CliRunner().invoke(_app(), ["review-export", "--review-db", str(tmp_path / "none.db"),
                                          "-o", str(tmp_path / "o.jsonl")])
     assert isinstance(result.exception, InputError)
 
@@ -92,7 +92,7 @@ def test_streamlit_is_headless_local_and_without_usage_stats(tmp_path):
     assert flags["--server.headless"] == "true"
     assert flags["--browser.gatherUsageStats"] == "false"
     assert flags["--server.address"] == "127.0.0.1"
-    assert cmd[cmd.index("--") + 1:] == ["--store", str(tmp_path / "s.db"), "--reviewer", "ann"]
+    assert cmd[cmd.index("--") + 1:] == ["--review-db", str(tmp_path / "s.db"), "--reviewer", "ann"]
 
 
 @pytest.mark.parametrize("fmt", ["xml"])
@@ -103,10 +103,9 @@ def test_unknown_export_format_is_refused(tmp_path, fmt):
 
 
 def test_training_reads_the_export_as_reviewed_labels(tmp_path):
-    data = pytest.importorskip("radlabel.training.data")
     store = _reviewed_store(tmp_path)
     out = tmp_path / "reviewed.jsonl"
     export_reviewed(store, out)
-    records = data.read_labels(out, Ontology.load(None))
+    records = read_labels(out, Ontology.load(None))
     assert set(records) == {"rv-1", "rv-3"}
-    assert {r.source for r in records.values()} == {"reviewed"}
+    assert {r.meta.source for r in records.values()} == {"reviewed"}

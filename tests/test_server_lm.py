@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from radlabel.labelsets import read_label_records
+from radlabel.labels import read_labels
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +61,7 @@ def test_label_through_openai_compatible_server_in_parallel(server, tmp_path, re
                         "--lm", "openai/local", "--api-base", server, "--judge", "all", "--parallel", "2"],
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
-    recs = read_label_records(out, keep_failed=True)
+    recs = read_labels(out, keep_failed=True)
     assert set(recs) == set(reports)
     for rec in recs.values():
         # a weak 0.5B model may fail a report, but then it must say why, never guess

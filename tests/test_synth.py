@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from radlabel.commands_synth import register
 from radlabel.errors import InputError
 from radlabel.jsonl import read_jsonl
-from radlabel.labelsets import read_gold
+from radlabel.labels import load_gold
 from radlabel.ontology import Ontology
 from radlabel.schema import STATES
 from radlabel.sections import NON_FINDING_SECTIONS, split_sections, split_sentences
@@ -270,8 +270,8 @@ def test_write_reports_and_gold_roundtrip(tmp_path, onto):
     assert n == 40
     rows = read_jsonl(tmp_path / "out" / "reports.jsonl")
     assert rows == [{"id": r.id, "text": r.text} for r in reps]
-    gold = read_gold(tmp_path / "out" / "gold.jsonl", onto)
-    assert {k: v["labels"] for k, v in gold.items()} == {r.id: r.labels for r in reps}
+    gold = load_gold(tmp_path / "out" / "gold.jsonl", onto)
+    assert gold.labels_by_id() == {r.id: r.labels for r in reps}
     assert not list((tmp_path / "out").glob("*.tmp"))
 
 
@@ -293,7 +293,7 @@ def cli_app() -> typer.Typer:
 
 def test_cli_writes_reports_and_gold(tmp_path):
     out, gold = tmp_path / "r.jsonl", tmp_path / "g.jsonl"
-    result = CliRunner().invoke(cli_app(), ["synth", "25", "-o", str(out), "--gold", str(gold), "--seed", "6"])
+    result = CliRunner().invoke(cli_app(), ["synth", "25", "-o", str(out), "--gold-output", str(gold), "--seed", "6"])
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == \
         [f"syn-{i:06d}" for i in range(1, 26)]
@@ -311,32 +311,34 @@ def test_cli_rejects_bad_prevalence(tmp_path):
 
 # -- the hand-written gold ---------------------------------------------------------------------
 def test_handwritten_fixture_is_valid_gold(onto):
-    gold = read_gold(FIXTURE, onto)
+    gold = load_gold(FIXTURE, onto)
     assert len(gold) >= 12
     states = Counter()
-    for rid, rec in gold.items():
-        assert list(rec["labels"]) == onto.names, rid
-        states.update(rec["labels"].values())
-        positive = any(s in ("present", "uncertain") for c, s in rec["labels"].items() if c != "No Finding")
+    raw = {r["id"]: r["labels"] for r in read_jsonl(FIXTURE)}
+    for rec in gold:
+        rid = rec.id
+        assert list(onto.resolve(c) for c in raw[rid]) == onto.names, rid  # every class written out
+        states.update(rec.labels.values())
+        positive = any(s in ("present", "uncertain") for c, s in rec.labels.items() if c != "No Finding")
         if positive:
-            assert rec["labels"]["No Finding"] == "absent", rid
+            assert rec.labels["No Finding"] == "absent", rid
     assert all(states[s] >= 5 for s in STATES), states
 
 
 def test_handwritten_fixture_labels_every_mention(onto):
     """A class named outside the indication is labelled; one named only there need not be."""
-    gold = read_gold(FIXTURE, onto)
+    gold = load_gold(FIXTURE, onto)
     indication_only = 0
-    for rid, rec in gold.items():
-        found = {cls for sent in finding_sentences(rec["text"])
+    for rec in gold:
+        found = {cls for sent in finding_sentences(rec.text)
                  for cls, pat in onto.synonym_patterns.items() if pat.search(sent.text)}
         for cls in found:
-            assert rec["labels"][cls] != "not_mentioned", (rid, cls)
-        for sec in split_sections(rec["text"]):
+            assert rec.labels[cls] != "not_mentioned", (rec.id, cls)
+        for sec in split_sections(rec.text):
             if sec.name == "INDICATION":
                 indication_only += sum(1 for cls, pat in onto.synonym_patterns.items()
                                        if pat.search(sec.text) and cls not in found
-                                       and rec["labels"][cls] == "not_mentioned")
+                                       and rec.labels[cls] == "not_mentioned")
     assert indication_only >= 2
 
 

@@ -25,18 +25,19 @@ def test_gold_and_reviewed_beat_pseudo_whatever_the_order(tmp_path):
     reports = _write(tmp_path / "r.jsonl", [{"id": "a", "text": "Cardiomegaly."},
                                              {"id": "b", "text": "Small effusion."},
                                              {"id": "c", "text": "Clear lungs."}])
+    reviewed = _write(tmp_path / "rv.jsonl", [
+        {"id": "b", "labels": {"Pleural Effusion": "present"}, "meta": {"source": "reviewed"}}])
     pseudo = _write(tmp_path / "p.jsonl", [
         {"id": "a", "labels": {"Cardiomegaly": "absent"}, "meta": {"source": "pseudo"}},
-        {"id": "b", "labels": {"Pleural Effusion": "present"}, "meta": {"source": "reviewed"}},
         {"id": "b", "labels": {"Pleural Effusion": "absent"}, "meta": {"source": "pseudo"}},
         {"id": "c", "labels": {}, "meta": {"source": "pseudo", "status": "failed", "error": "x"}},
     ])
     gold = _write(tmp_path / "g.jsonl", [{"id": "a", "labels": {"cardiomegaly": 1}}])
-    ts = build_training_set([pseudo], ONT, gold_paths=[gold], reports=reports)
+    ts = build_training_set([reviewed, pseudo], ONT, gold_paths=[gold], reports=reports)
     assert ts.ids == ["a", "b"]
     card, eff = ts.classes.index("Cardiomegaly"), ts.classes.index("Pleural Effusion")
     assert ts.Y[0, card] == 1.0  # gold (present) beat the pseudo "absent"
-    assert ts.Y[1, eff] == 1.0   # reviewed beat the later pseudo line
+    assert ts.Y[1, eff] == 1.0   # reviewed beat the later file's pseudo line
     assert ts.skipped["failed"] == 1
     assert ts.sources == {"gold": 1, "reviewed": 1}
 

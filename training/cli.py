@@ -7,17 +7,18 @@ from typing import List, Optional
 
 import typer
 
+from radlabel.cli_options import aliases
 from radlabel.errors import InputError
 
 
 def _texts(path: str) -> list[str]:
-    from radlabel.training.data import load_report_texts
+    from radlabel.data import load_texts
 
-    return list(load_report_texts(path).values())
+    return list(load_texts(path).values())
 
 
 def train(
-    out: Path = typer.Option(..., "-o", "--out", help="model folder to write"),
+    out: Path = typer.Option(..., "-o", "--output", help="model folder to write"),
     labels: List[Path] = typer.Option([], "--labels", help="label JSONL (repeatable): pseudo-labels, "
                                       "or records whose meta.source is gold/reviewed"),
     gold: List[Path] = typer.Option([], "--gold", help="gold JSONL (repeatable); beats pseudo-labels"),
@@ -86,7 +87,7 @@ def train(
 def predict(
     input: str = typer.Argument(..., help="reports (any loader format)"),
     model: Path = typer.Option(..., "--model", help="folder written by `radlabel train`"),
-    out: Path = typer.Option(..., "-o", "--out", help="labels JSONL to write"),
+    out: Path = typer.Option(..., "-o", "--output", help="labels JSONL to write"),
     batch_size: int = typer.Option(256, "--batch-size"),
 ):
     """Label reports with a trained classifier (same format as `radlabel label`, plus probs)."""
@@ -98,10 +99,12 @@ def predict(
 
 def pretrain(
     reports: str = typer.Argument(..., help="unlabelled reports (any loader format)"),
-    out: Path = typer.Option(..., "-o", "--out"),
+    out: Path = typer.Option(..., "-o", "--output"),
     mode: str = typer.Option("continue", "--mode", help="continue (from packaged MiniLM) | scratch"),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="tokenizer folder (scratch mode)"),
     max_steps: int = typer.Option(200, "--max-steps"),
+    head_warmup_steps: int = typer.Option(0, "--head-warmup-steps", help="first train the MLM "
+                                          "head alone (encoder frozen) for this many steps"),
     batch_size: int = typer.Option(32, "--batch-size"),
     lr: Optional[float] = typer.Option(None, "--lr"),
     max_length: int = typer.Option(128, "--max-length"),
@@ -119,7 +122,7 @@ def pretrain(
                          field="tokenizer")
     info = run(_texts(reports), out, mode=mode, tokenizer_dir=tokenizer, max_steps=max_steps,
                batch_size=batch_size, lr=lr, max_length=max_length, bf16=bf16, seed=seed,
-               resume=resume)
+               resume=resume, head_warmup_steps=head_warmup_steps)
     typer.echo(f"saved {mode} MLM to {out} ({info['seconds_per_step']} s/step, last loss "
                f"{info['losses'][-1] if info['losses'] else 'n/a'})")
 
@@ -127,10 +130,10 @@ def pretrain(
 tokenizer_app = typer.Typer(help="Domain tokenizers.", no_args_is_help=True)
 
 
-@tokenizer_app.command("train")
+@tokenizer_app.command("train", cls=aliases({"--out": "--output"}))
 def tokenizer_train(
     reports: str = typer.Argument(..., help="reports (any loader format)"),
-    out: Path = typer.Option(..., "-o", "--out"),
+    out: Path = typer.Option(..., "-o", "--output"),
     vocab_size: int = typer.Option(8000, "--vocab-size"),
     heldout_fraction: float = typer.Option(0.1, "--heldout-fraction"),
     seed: int = typer.Option(0, "--seed"),
@@ -147,7 +150,8 @@ def tokenizer_train(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train")(train)
-    app.command("predict")(predict)
-    app.command("pretrain")(pretrain)
+    old = aliases({"--out": "--output"})
+    app.command("train", cls=old)(train)
+    app.command("predict", cls=old)(predict)
+    app.command("pretrain", cls=old)(pretrain)
     app.add_typer(tokenizer_app, name="tokenizer")

@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from radlabel.jsonl import write_jsonl_atomic
+from radlabel.data import load_texts
+from radlabel.labels import write_labels
 from radlabel.training.base import Classifier
 from radlabel.training.registry import load_classifier
 
@@ -47,13 +48,11 @@ def predict_records(clf: Classifier, ids: list[str], texts: list[str], *, model_
 def predict_file(model_dir: str | Path, reports: str | Path, out: str | Path, *,
                  batch_size: int = 256, progress: bool = True) -> float:
     """Label every report in a loader-readable file; returns reports/s."""
-    from radlabel.training.data import load_report_texts
-
     clf = load_classifier(model_dir)
-    texts = load_report_texts(reports)
+    texts = load_texts(reports)
     ids = list(texts)
     records, rate = predict_records(clf, ids, [texts[i] for i in ids],
                                     model_name=f"{clf.variant}:{Path(model_dir).name}",
                                     batch_size=batch_size, progress=progress)
-    write_jsonl_atomic(out, records)
+    write_labels(out, records)
     return rate

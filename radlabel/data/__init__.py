@@ -26,7 +26,7 @@ from radlabel.data.parquet_reports import iter_parquet_reports
 from radlabel.errors import InputError
 from radlabel.schema import Report
 
-__all__ = ["FORMATS", "detect_format", "iter_reports", "load_reports"]
+__all__ = ["FORMATS", "detect_format", "iter_reports", "load_reports", "load_texts"]
 
 DEFAULT_ID_COL, DEFAULT_TEXT_COL = "id", "text"
 
@@ -65,3 +65,9 @@ def load_reports(path: str | Path, fmt: str | None = None, id_col: str = DEFAULT
                  text_col: str = DEFAULT_TEXT_COL) -> list[Report]:
     """All reports of `path` as a list (see `iter_reports`). Empty text is kept as ""."""
     return list(iter_reports(path, fmt=fmt, id_col=id_col, text_col=text_col))
+
+
+def load_texts(path: str | Path, fmt: str | None = None, id_col: str = DEFAULT_ID_COL,
+               text_col: str = DEFAULT_TEXT_COL) -> dict[str, str]:
+    """id -> report text for every report of `path` (see `iter_reports`)."""
+    return {r.id: r.text for r in iter_reports(path, fmt=fmt, id_col=id_col, text_col=text_col)}
