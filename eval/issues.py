@@ -40,10 +40,6 @@ class IssueRanking:
     def score(self) -> np.ndarray:
         return 1.0 - self.quality
 
-    def report_quality(self) -> np.ndarray:
-        """One number per report (cleanlab's aggregate over classes; low = suspect)."""
-        return self.quality.min(axis=1) if self.quality.size else np.zeros(0)
-
 
 def rank_label_issues(Y: np.ndarray, P: np.ndarray) -> IssueRanking:
     """cleanlab's multi-label per-class quality scores and label-issue mask for multi-hot Y."""

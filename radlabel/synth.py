@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from radlabel import synth_phrases as P
 from radlabel.errors import InputError
 from radlabel.ontology import Ontology
-from radlabel.schema import Report, State
+from radlabel.schema import State
 
 STYLES = ("chest", "head_ct")
 
@@ -86,9 +86,6 @@ class SyntheticReport(BaseModel):
     labels: dict[str, State]
     evidence: dict[str, str] = Field(default_factory=dict)
     meta: dict[str, Any] = Field(default_factory=dict)
-
-    def to_report(self) -> Report:
-        return Report(id=self.id, text=self.text, meta={"source": "synthetic", **self.meta})
 
     def to_gold(self) -> dict:
         """One gold JSONL record (four-state labels), as `radlabel.labels.load_gold` reads it."""

@@ -26,7 +26,7 @@ from radlabel.rules.mentions import sentence_state
 from radlabel.rules.normality import states_abnormality, uninformative_words
 from radlabel.retrieval.classes_index import ensure_classes_indexed
 from radlabel.retrieval.store import CLASSES, VectorStore
-from radlabel.sections import Sentence, report_sentences
+from radlabel.sections import Sentence
 
 LEXICAL_SCORE = 1.0
 MIN_SHARED_STEMS = 2  # content words a sentence must share with a class's name, definition, synonyms
@@ -156,8 +156,3 @@ class CandidateRetriever:
         return {c.name: content_stems(" ".join([c.name, c.definition, *c.synonyms, *c.learned_synonyms]),
                                        self.uninformative)
                 for c in self.ontology.finding_classes}
-
-    def report_candidates(self, text: str) -> tuple[list[Sentence], dict[str, list[tuple[int, float]]]]:
-        """Convenience: split a report into finding sentences and return their candidates."""
-        sents = report_sentences(text)
-        return sents, self.candidates(sents)
