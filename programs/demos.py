@@ -23,7 +23,8 @@ def default_demo_rows() -> tuple[dict, ...]:
     return tuple(yaml.safe_load(text)["demos"])
 
 
-def _example(finding: str, sentences: str, state: str) -> dspy.Example:
+def demo_example(finding: str, sentences: str, state: str) -> dspy.Example:
+    """One judge demonstration: (finding, sentences) -> state."""
     return dspy.Example(finding=finding, sentences=sentences, state=state).with_inputs("finding", "sentences")
 
 
@@ -36,7 +37,7 @@ def synthetic_demos(ontology) -> list[dspy.Example]:
     out = []
     for i, (tmpl, state) in enumerate(templates):
         c = classes[i % len(classes)]
-        out.append(_example(f"{c.name}: {c.definition}", tmpl.format(n=c.name, l=c.name.lower()), state))
+        out.append(demo_example(f"{c.name}: {c.definition}", tmpl.format(n=c.name, l=c.name.lower()), state))
     return out
 
 
@@ -49,4 +50,4 @@ def judge_demos(ontology=None) -> list[dspy.Example]:
         rows = tuple(r for r in rows if r["class"] in names)
         if not rows:
             return synthetic_demos(ontology)
-    return [_example(f"{r['class']}: {r['definition']}", r["sentences"], r["state"]) for r in rows]
+    return [demo_example(f"{r['class']}: {r['definition']}", r["sentences"], r["state"]) for r in rows]

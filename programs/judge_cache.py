@@ -1,6 +1,7 @@
 """On-disk cache of judge answers: a corpus pays once per distinct (class, sentences).
 
-Key: sha256 of (class name and definition, normalised sentences, program hash, model, options).
+Key: sha256 of (class name and definition, normalised sentences, program hash, model, options,
+and the retrieved demonstrations shown with the question, when there are any).
 Only the key hash and the answer are stored, never report text (reports are PHI). SQLite in WAL
 mode with a busy timeout, one connection per thread, so several labelling processes can share one
 file. ``RADLABEL_JUDGE_CACHE`` sets the file (``off`` disables it); the default is
@@ -27,8 +28,13 @@ def normalise_sentences(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def judgment_key(finding: str, sentences: str, program: str, model: str, options=()) -> str:
-    blob = json.dumps([finding, normalise_sentences(sentences), program, model, list(options)])
+def judgment_key(finding: str, sentences: str, program: str, model: str, options=(),
+                 demos=()) -> str:
+    """``demos``: (sentences, state) of the retrieved demos; none keeps the key of a static prompt."""
+    parts = [finding, normalise_sentences(sentences), program, model, list(options)]
+    if demos:
+        parts.append([[normalise_sentences(s), st] for s, st in demos])
+    blob = json.dumps(parts)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

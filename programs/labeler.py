@@ -41,23 +41,30 @@ class Labeler:
         calibrate: divide out the judge's content-free prior per class (Zhao et al. 2021).
         judge_cache: a path, True (default: ``RADLABEL_JUDGE_CACHE`` or
             ``<cache_dir>/judgments.sqlite``) or False: judge answers are reused per (class,
-            normalised sentences, program, model); only hashes and answers are stored.
+            normalised sentences, program, model, retrieved demos); only hashes and answers
+            are stored.
+        demos: for "mentions": optional `radlabel.retrieval.SentenceDemos`; each judge call
+            also shows the k most similar already-labelled sentences of its class (gold and
+            reviewed first), from the Chroma reports collection.
     """
 
     max_report_chars = MAX_REPORT_CHARS
 
     def __init__(self, classes=None, lm=None, *, strategy: str = "mentions", judge: str = "ambiguous",
                  retriever=None, program: str | Path | None = None, api_base: str | None = None,
-                 scorer: str = "likelihood", calibrate: bool = True, judge_cache=True):
+                 scorer: str = "likelihood", calibrate: bool = True, judge_cache=True, demos=None):
         self.ontology = classes if isinstance(classes, Ontology) else Ontology.load(classes)
         if strategy not in STRATEGIES:
             raise InputError(f"strategy must be one of {', '.join(STRATEGIES)}", field="strategy")
         self.strategy, self.judge = strategy, judge
+        if demos is not None and strategy != "mentions":
+            raise InputError("retrieved demos feed the mentions strategy's judge; the full-report "
+                             "prompt takes none", field="demos")
         if strategy == "full":
             self.program = FullReportLabeler(self.ontology)
         else:
             self.program = MentionLabeler(self.ontology, judge=judge, retriever=retriever,
-                                          scorer=scorer, calibrate=calibrate,
+                                          scorer=scorer, calibrate=calibrate, demo_retriever=demos,
                                           cache=_open_cache(judge_cache) if judge != "none" else None)
         self.program_dir = None
         if program is not None:
@@ -102,6 +109,8 @@ class Labeler:
                 "classes": self.ontology.hash}
         if isinstance(self.program, MentionLabeler) and self.program.scorer != "generate":
             info.update(scorer=self.program.scorer, calibrate=self.program.calibrate)
+        if isinstance(self.program, MentionLabeler) and self.program.demo_retriever is not None:
+            info.update(retrieved_demos=self.program.demo_retriever.identity())
         blob = json.dumps(info, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -126,6 +135,9 @@ class Labeler:
         tokens, calls = _usage_totals(usage)
         extra = getattr(pred, "extra_usage", None) or {}
         tokens, calls = tokens + extra.get("tokens", 0), calls + extra.get("calls", 0)
+        confidence = getattr(pred, "confidence", None) or {}
+        if confidence:  # the likelihood judge's probability per judged class
+            meta["confidence"] = dict(confidence)
         return LabelRecord(id=id, labels=pred.states, evidence=pred.evidence,
                            meta=LabelMeta(**meta, latency_s=round(time.perf_counter() - t0, 3),
                                           tokens=tokens, lm_calls=calls, status="ok",

@@ -11,8 +11,9 @@ import dspy
 
 from radlabel.ontology import Ontology
 from radlabel.programs import likelihood
-from radlabel.programs.demos import judge_demos
-from radlabel.rules.mentions import Mention, combine_states, find_mentions, sentence_state
+from radlabel.programs.demos import demo_example, judge_demos
+from radlabel.rules.mentions import (Mention, combine_states, find_mentions, mention_sentences,
+                                     sentence_state)
 from radlabel.rules.normality import normal_state
 from radlabel.programs.signatures import JudgeFinding, LabelFullReport
 from radlabel.sections import report_sentences
@@ -39,6 +40,19 @@ def with_retries(call, retries: int, prefix: str = ""):
         except Exception as e:
             error = f"{prefix}{type(e).__name__}: {str(e)[:300]}"
     raise LabelingFailed(error)
+
+
+def make_judge(ontology: Ontology | None = None, demos: bool = True) -> dspy.Predict:
+    """The trainable judge, (finding, sentences) -> state, with the ontology's default demos."""
+    judge = dspy.Predict(JudgeFinding)
+    judge.demos = judge_demos(ontology) if demos else []
+    return judge
+
+
+def judge_inputs(cls, mentions: list[Mention]) -> tuple[str, str]:
+    """The (finding, sentences) the judge reads for a class: its definition and the distinct
+    sentences of its mentions, in report order."""
+    return f"{cls.name}: {cls.definition}", mention_sentences(mentions)
 
 
 def is_ambiguous(mentions: list[Mention]) -> bool:
@@ -73,11 +87,16 @@ class MentionLabeler(dspy.Module):
         calibrate: divide out the LM's content-free prior per class (Zhao et al. 2021; default:
             on, 3 extra calls per class, once, kept in the cache).
         cache: optional `JudgmentCache`; answers are reused per (class, normalised sentences,
-            program, model).
+            program, model, retrieved demos).
+        demo_retriever: optional `radlabel.retrieval.SentenceDemos`: for each judge call the k
+            most similar already-labelled sentences of the class (gold/reviewed first) become
+            demonstrations after the predictor's own, nearest the question; they are part of the
+            cache key and of the calibration prompt.
     """
 
     def __init__(self, ontology: Ontology, judge: str = "ambiguous", retriever=None,
-                 retries: int = 1, scorer: str = "likelihood", calibrate: bool = True, cache=None):
+                 retries: int = 1, scorer: str = "likelihood", calibrate: bool = True, cache=None,
+                 demo_retriever=None):
         super().__init__()
         if judge not in JUDGE_POLICIES:
             raise ValueError(f"judge must be one of {JUDGE_POLICIES}")
@@ -85,8 +104,8 @@ class MentionLabeler(dspy.Module):
             raise ValueError(f"scorer must be one of {SCORERS}")
         self.ontology, self.judge_policy, self.retriever, self.retries = ontology, judge, retriever, retries
         self.scorer, self.calibrate, self.cache = scorer, calibrate, cache
-        self.judge = dspy.Predict(JudgeFinding)
-        self.judge.demos = judge_demos(ontology)
+        self.demo_retriever = demo_retriever
+        self.judge = make_judge(ontology)
         self._priors: dict = {}
         self._no_logprobs: set[str] = set()
         self.usage = {"calls": 0, "tokens": 0}
@@ -143,50 +162,60 @@ class MentionLabeler(dspy.Module):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def _ask(self, cls, ms: list[Mention], options=JUDGED_STATES) -> str:
-        seen, sents = set(), []
-        for m in ms:
-            if m.sentence.start not in seen:
-                seen.add(m.sentence.start)
-                sents.append(m.sentence.text)
-        finding = f"{cls.name}: {cls.definition}"
-        state, conf = self.decide(finding, " ".join(sents), options, label=cls.name)
+        finding, sentences = judge_inputs(cls, ms)
+        demos = self.retrieved_demos(cls.name, finding, sentences, options)
+        state, conf = self.decide(finding, sentences, options, label=cls.name, demos=demos)
         if conf is not None:
             self.confidence[cls.name] = round(conf, 4)
         return state
 
+    def retrieved_demos(self, cls_name: str, finding: str, sentences: str,
+                        options=JUDGED_STATES) -> list[dspy.Example]:
+        """The demo retriever's labelled sentences of this class, as judge demonstrations
+        (only states the judge may answer here)."""
+        if self.demo_retriever is None:
+            return []
+        return [demo_example(finding, d.sentence, d.state)
+                for d in self.demo_retriever.retrieve(cls_name, sentences) if d.state in options]
+
     def decide(self, finding: str, sentences: str, options=JUDGED_STATES,
-               label: str = "") -> tuple[str, float | None]:
-        """(state, confidence) for one finding and its sentences, through the cache."""
+               label: str = "", demos: list[dspy.Example] = ()) -> tuple[str, float | None]:
+        """(state, confidence) for one finding and its sentences, through the cache; ``demos``
+        (retrieved for this call) follow the predictor's own demos."""
         from radlabel.programs.judge_cache import judgment_key
 
         lm = dspy.settings.lm
         key = None
+        shown = demo_pairs(demos)
         if self.cache is not None:
-            key = judgment_key(finding, sentences, self.judge_hash(), lm_identity(lm), options)
+            key = judgment_key(finding, sentences, self.judge_hash(), lm_identity(lm), options,
+                               demos=shown)
             hit = self.cache.get(key)
             if hit is not None:
                 return hit
         out = None
         model = str(getattr(lm, "model", lm))
         if self.scorer == "likelihood" and model not in self._no_logprobs:
-            out = self._likelihood(lm, finding, sentences, options)
+            out = self._likelihood(lm, finding, sentences, options, demos)
             if out is None:  # this LM gives no log-probabilities: generate from now on
                 self._no_logprobs.add(model)
         if out is None:
+            all_demos = list(self.judge.demos) + list(demos)
             state = with_retries(
-                lambda config: self.judge(finding=finding, sentences=sentences, config=config).state,
+                lambda config: self.judge(finding=finding, sentences=sentences, demos=all_demos,
+                                          config=config).state,
                 self.retries, prefix=f"{label}: ")
             out = (state, None)
         if key is not None:
             self.cache.put(key, *out)
         return out
 
-    def _likelihood(self, lm, finding: str, sentences: str, options) -> tuple[str, float] | None:
-        probs = self._score(lm, judge_messages(self.judge, finding, sentences, options), options)
+    def _likelihood(self, lm, finding: str, sentences: str, options, demos=()) -> tuple[str, float] | None:
+        probs = self._score(lm, judge_messages(self.judge, finding, sentences, options, demos), options)
         if probs is None:
             return None
         if self.calibrate:
-            probs = likelihood.calibrate(probs, self._prior(lm, finding, options))
+            probs = likelihood.calibrate(probs, self._prior(lm, finding, options, demos))
         state = max(options, key=lambda o: probs[o])
         return state, probs[state]
 
@@ -198,23 +227,25 @@ class MentionLabeler(dspy.Module):
         self.usage["tokens"] += tokens
         return dict(zip(options, likelihood.normalise(lps)))
 
-    def _prior(self, lm, finding: str, options) -> dict[str, float] | None:
-        """Content-free prior for this finding's prompt (memory, then the disk cache)."""
+    def _prior(self, lm, finding: str, options, demos=()) -> dict[str, float] | None:
+        """Content-free prior for this finding's prompt, retrieved demos included (memory, then
+        the disk cache)."""
         import json
 
         from radlabel.programs.judge_cache import judgment_key
 
-        mkey = (finding, tuple(options), lm_identity(lm), self.judge_hash())
+        shown = demo_pairs(demos)
+        mkey = (finding, tuple(options), lm_identity(lm), self.judge_hash(), shown)
         if mkey in self._priors:
             return self._priors[mkey]
-        dkey = judgment_key("prior:" + finding, "", self.judge_hash(), mkey[2], options)
+        dkey = judgment_key("prior:" + finding, "", self.judge_hash(), mkey[2], options, demos=shown)
         hit = self.cache.get(dkey) if self.cache is not None else None
         if hit is not None:
             prior = json.loads(hit[0])
         else:
             acc = None
             for x in likelihood.CONTENT_FREE:
-                p = self._score(lm, judge_messages(self.judge, finding, x, options), options)
+                p = self._score(lm, judge_messages(self.judge, finding, x, options, demos), options)
                 if p is None:
                     return None
                 acc = p if acc is None else {k: acc[k] + p[k] for k in acc}
@@ -242,16 +273,23 @@ def lm_identity(lm) -> str:
     return f"{getattr(lm, 'model', lm)}@{base}" if base else str(getattr(lm, "model", lm))
 
 
-def judge_messages(predictor: dspy.Predict, finding: str, sentences: str, options=JUDGED_STATES) -> list[dict]:
+def demo_pairs(demos) -> tuple[tuple[str, str], ...]:
+    """(sentences, state) of each demo: what identifies retrieved demos in cache keys."""
+    return tuple((str(d["sentences"]), str(d["state"])) for d in demos)
+
+
+def judge_messages(predictor: dspy.Predict, finding: str, sentences: str, options=JUDGED_STATES,
+                   demos=()) -> list[dict]:
     """Chat messages for likelihood scoring, from the predictor's own instructions and demos
-    (so a compiled judge's instructions and demos are what the likelihood judge reads)."""
+    (so a compiled judge's instructions and demos are what the likelihood judge reads), then
+    ``demos`` retrieved for this call, nearest the question."""
     words = ", ".join(options[:-1]) + " or " + options[-1]
     system = predictor.signature.instructions.strip()
     if "not_mentioned" in options:
         system += "\n" + NOT_MENTIONED_HINT
     system += f"\nAnswer with one word: {words}."
     msgs = [{"role": "system", "content": system}]
-    for d in predictor.demos:
+    for d in list(predictor.demos) + list(demos):
         msgs.append({"role": "user", "content": _judge_query(d["finding"], d["sentences"])})
         msgs.append({"role": "assistant", "content": str(d["state"])})
     msgs.append({"role": "user", "content": _judge_query(finding, sentences)})

@@ -47,6 +47,32 @@ def test_judgment_key_ignores_case_and_spacing_but_not_program_or_model():
     assert k != judgment_key("Splenomegaly: big spleen.", "no ascites.", "p1", "m1")
 
 
+def test_judgment_key_depends_on_the_retrieved_demos():
+    plain = judgment_key("Ascites: free fluid.", "Possible ascites.", "p", "m")
+    assert plain == judgment_key("Ascites: free fluid.", "Possible ascites.", "p", "m", demos=())
+    one = judgment_key("Ascites: free fluid.", "Possible ascites.", "p", "m",
+                       demos=[("Trace ascites.", "present")])
+    assert one != plain
+    assert one != judgment_key("Ascites: free fluid.", "Possible ascites.", "p", "m",
+                               demos=[("Trace ascites.", "uncertain")])
+    assert one == judgment_key("Ascites: free fluid.", "Possible ascites.", "p", "m",
+                               demos=[("trace  ascites.", "present")])
+
+
+def test_retrieved_demos_follow_the_static_ones_in_the_likelihood_prompt():
+    from radlabel.programs.demos import demo_example
+    from radlabel.programs.modules import judge_messages, make_judge
+
+    judge = make_judge(HEAD_CT)
+    extra = [demo_example("Hydrocephalus: enlarged ventricles.", "Ventricles may be prominent.", "uncertain")]
+    msgs = judge_messages(judge, "Hydrocephalus: enlarged ventricles.", "Mild ventriculomegaly.", demos=extra)
+    assert len(msgs) == 1 + 2 * (len(judge.demos) + 1) + 1
+    assert "Ventricles may be prominent." in msgs[-3]["content"] and msgs[-2]["content"] == "uncertain"
+    assert "Mild ventriculomegaly." in msgs[-1]["content"]
+    assert judge_messages(judge, "H: e.", "s")[1:-1] == judge_messages(judge, "H: e.", "s", demos=[])[1:-1]
+    assert len(judge.demos) == 3                                # the predictor is left as it was
+
+
 def test_cache_persists_and_stores_no_report_text(tmp_path):
     path = tmp_path / "j.sqlite"
     c = JudgmentCache(path)

@@ -42,7 +42,7 @@ def test_reviewed_record_records_what_changed_and_drops_stale_evidence():
 
 def test_oracle_answers_the_top_reports_only_within_budget():
     given = {i: rec(i, {"Edema": "present"}) for i in "abcd"}
-    gold = {i: {"labels": {"Edema": "absent" if i in "ab" else "present"}} for i in "abcd"}
+    gold = {i: {"Edema": "absent" if i in "ab" else "present"} for i in "abcd"}
     issues = [{"id": "b", "class": "Edema"}, {"id": "b", "class": "Opacity"}, {"id": "a", "class": "Edema"},
               {"id": "x", "class": "Edema"}, {"id": "c", "class": "Edema"}]
     out = fb.oracle_review(issues, gold, given, {}, CLASSES, budget=2, round=1, exclude={"a"})

@@ -59,7 +59,7 @@ def chroma_server(tmp_path):
 def test_indexes_work_through_a_chroma_server(chroma_server):
     from radlabel.retrieval import get_embedder, open_store
     from radlabel.retrieval.candidates import CandidateRetriever
-    from radlabel.retrieval.fewshot import ReportNeighbours
+    from radlabel.retrieval.fewshot import SentenceDemos
     from radlabel.retrieval.reports_index import LabelledReport, index_reports
 
     emb = get_embedder()
@@ -72,9 +72,9 @@ def test_indexes_work_through_a_chroma_server(chroma_server):
     index_reports(store, emb, [LabelledReport("x1", "FINDINGS: Enlarged heart. IMPRESSION: Cardiomegaly.",
                                               {"Cardiomegaly": "present"}, "gold"),
                                LabelledReport("x2", "FINDINGS: Clear lungs. IMPRESSION: Normal chest.",
-                                              {"No Finding": "present"}, "gold")])
-    (best, _), = ReportNeighbours(store, emb).neighbours("The cardiac silhouette is enlarged.", k=1)
-    assert best.id == "x1"
+                                              {"No Finding": "present"}, "gold")], ontology=onto)
+    (best,) = SentenceDemos(store, emb, k=1).retrieve("Cardiomegaly", "The cardiac silhouette is enlarged.")
+    assert best.report_id == "x1" and best.source == "gold" and best.state == "present"
     # A second client sees the same server-side collections.
     again = open_store(url=chroma_server)
     assert set(again.list_collections()) >= {"radlabel-classes", "radlabel-reports"}

@@ -88,3 +88,19 @@ def find_mentions(text: str, ontology: Ontology, *, sentences: list[Sentence] | 
 def combine_states(states: list[str]) -> str:
     """Report-level state from several mentions: present > uncertain > absent > not_mentioned."""
     return max(states, key=STATE_RANK.__getitem__) if states else "not_mentioned"
+
+
+def mention_sentences(mentions: list[Mention]) -> str:
+    """The distinct sentences of a class's mentions, in report order, joined: what the judge
+    reads for the class, and what the labelled-sentence index stores when a label has no evidence.
+
+    >>> o = Ontology.from_yaml("classes: [{name: Ascites, definition: Free fluid.}]")
+    >>> mention_sentences(find_mentions("Ascites, likely ascites. No ascites now.", o)["Ascites"])
+    'Ascites, likely ascites. No ascites now.'
+    """
+    seen, sents = set(), []
+    for m in mentions:
+        if m.sentence.start not in seen:
+            seen.add(m.sentence.start)
+            sents.append(m.sentence.text)
+    return " ".join(sents)
