@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from radlabel.cli_options import allow_remote_option, api_base_option, config_option, lm_option
+
 classes_app = typer.Typer(no_args_is_help=True, help="Work on class files (ontologies).")
 
 
@@ -25,10 +27,10 @@ def expand_cmd(
     no_variants: bool = typer.Option(False, "--no-variants", help="skip the LM's abbreviation/variant proposals"),
     no_normal: bool = typer.Option(False, "--no-normal", help="skip normal phrases"),
     fmt: Optional[str] = typer.Option(None, "--format", help="reports format (default: detected)"),
-    lm: Optional[str] = typer.Option(None, "--lm", help="'embedded' (default) or e.g. 'openai/<model>' with --api-base"),
-    api_base: Optional[str] = typer.Option(None, "--api-base"),
-    allow_remote: bool = typer.Option(False, "--allow-remote", help="allow sending reports to a non-loopback API"),
-    config: Optional[Path] = typer.Option(None, "--config", help="YAML config with an lm: table"),
+    lm: Optional[str] = lm_option(),
+    api_base: Optional[str] = api_base_option(),
+    allow_remote: bool = allow_remote_option(),
+    config: Optional[Path] = config_option(),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """Add the synonyms, abbreviations and normal phrases the reports use to each class.

@@ -6,49 +6,100 @@ from typing import Optional
 
 import typer
 
-LM_HELP = ("LM: 'embedded' (default, in-process, no network), 'embedded:qwen2.5-coder-0.5b', "
-           "'embedded:/path/model.gguf', or a LiteLLM string such as 'openai/<model>' with --api-base")
+from radlabel.cli_options import (
+    aliases, allow_remote_option, api_base_option, chroma_option, classes_option, config_option,
+    lm_option,
+)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("label")(label)
+    app.command("label", cls=aliases({"--store": "--chroma"}))(label)
     app.command("demo")(demo)
     app.command("model")(model)
 
 
-def _labeler(classes, program, lm, api_base, strategy, judge, retrieve, store, allow_remote, config):
+def _labeler(ctx, classes, program, lm, api_base, strategy, judge, retrieve, store, allow_remote,
+             config, demos_k: int = 0):
     from radlabel.lm.config import load_config
+    from radlabel.ontology import Ontology
     from radlabel.programs import Labeler
 
     cfg = load_config(config, model=lm, api_base=api_base, allow_remote=allow_remote or None)
+    demos = None
+    if demos_k:
+        from radlabel.retrieval.embeddings import get_embedder
+        from radlabel.retrieval.fewshot import SentenceDemos
+        from radlabel.retrieval.store import open_store
+
+        demos = SentenceDemos(open_store(str(store) if store else None), get_embedder(), k=demos_k)
+    if program:
+        labeler = Labeler.load(program, lm=cfg)  # the program's classes.yaml, strategy and judge
+        _check_program_flags(ctx, program, labeler, classes, strategy, judge)
+        if not retrieve and demos is None:
+            return labeler, cfg
+        ontology = labeler.ontology  # retrieval ranks the program's classes, not --classes
+    else:
+        ontology = Ontology.load(classes)
     retriever = None
     if retrieve:
-        from radlabel.ontology import Ontology
         from radlabel.retrieval.candidates import CandidateRetriever
         from radlabel.retrieval.embeddings import get_embedder
         from radlabel.retrieval.store import open_store
 
-        classes = Ontology.load(classes)
         retriever = CandidateRetriever(open_store(str(store) if store else None), get_embedder(),
-                                       classes)
+                                       ontology)
     if program:
-        return Labeler.load(program, lm=cfg, retriever=retriever), cfg
-    return Labeler(classes, lm=cfg, strategy=strategy, judge=judge, retriever=retriever), cfg
+        return Labeler.load(program, lm=cfg, classes=ontology, retriever=retriever, demos=demos), cfg
+    return Labeler(ontology, lm=cfg, strategy=strategy, judge=judge, retriever=retriever,
+                   demos=demos), cfg
+
+
+def _check_program_flags(ctx, program, labeler, classes, strategy, judge) -> None:
+    """With --program the program's classes, strategy and judge rule. A flag given explicitly
+    that agrees with the program is redundant (one warning line naming it); one that
+    contradicts it is an error, never silently ignored."""
+    from radlabel.errors import InputError
+    from radlabel.ontology import Ontology
+
+    def given(name):  # typed on the command line (typer's own click: compared by name)
+        source = ctx.get_parameter_source(name)
+        return source is not None and source.name != "DEFAULT"
+
+    checks = []
+    if given("classes"):
+        checks.append(("classes", classes, Ontology.load(classes).hash == labeler.ontology.hash,
+                       f"its classes.yaml, {len(labeler.ontology.names)} classes"))
+    for name, value, own in (("strategy", strategy, labeler.strategy), ("judge", judge, labeler.judge)):
+        if given(name):
+            checks.append((name, value, value == own, own))
+    for name, value, same, own in checks:
+        if not same:
+            raise InputError(f"--{name} {value} contradicts --program {program} (compiled with "
+                             f"{own}); drop --{name}, or compile a program with it", field=name)
+        typer.secho(f"warning: --{name} is ignored: --program {program} sets it ({own})",
+                    fg="yellow", err=True)
 
 
 def label(
+    ctx: typer.Context,
     input: Path = typer.Argument(..., help="reports: CSV / JSONL / Parquet / MIMIC NOTEEVENTS / Open-i / i2b2"),
     output: Path = typer.Option(..., "-o", "--output", help="labels JSONL (appended; re-runs resume)"),
-    classes: Optional[str] = typer.Option(None, "--classes", help="class file (YAML); default: 14 chest X-ray classes"),
-    program: Optional[Path] = typer.Option(None, "--program", help="compiled program directory"),
-    lm: Optional[str] = typer.Option(None, "--lm", help=LM_HELP),
-    api_base: Optional[str] = typer.Option(None, "--api-base", help="OpenAI-compatible server URL (vLLM, Ollama, llama.cpp)"),
-    allow_remote: bool = typer.Option(False, "--allow-remote", help="allow sending reports to a non-loopback API"),
-    config: Optional[Path] = typer.Option(None, "--config", help="YAML config with an lm: table"),
+    classes: Optional[str] = classes_option(),
+    program: Optional[Path] = typer.Option(None, "--program", help="compiled program directory "
+                                           "(brings its classes, strategy and judge)"),
+    lm: Optional[str] = lm_option(),
+    api_base: Optional[str] = api_base_option(),
+    allow_remote: bool = allow_remote_option(),
+    config: Optional[Path] = config_option(),
     strategy: str = typer.Option("mentions", help="mentions (LM judges mentioned classes) | full (one prompt)"),
     judge: str = typer.Option("ambiguous", help="which mentioned classes the LM judges: ambiguous | all | none"),
     retrieve: bool = typer.Option(False, "--retrieve", help="add candidate classes from the Chroma class index"),
-    store: Optional[Path] = typer.Option(None, "--store", help="Chroma folder for --retrieve"),
+    demos_k: int = typer.Option(0, "--demos", min=0, metavar="K",
+                                help="show the judge the K most similar already-labelled sentences "
+                                     "of each judged class (gold/reviewed first) from the Chroma "
+                                     "reports collection (`radlabel index reports`); 0 = off"),
+    store: Optional[Path] = chroma_option("Chroma folder for --retrieve and --demos (default "
+                                          ".radlabel/chroma, or $RADLABEL_CHROMA)"),
     parallel: Optional[int] = typer.Option(None, "--parallel", help="concurrent LM requests (servers)"),
     fmt: Optional[str] = typer.Option(None, "--format", help="input format (auto-detected)"),
     id_col: str = typer.Option("id", "--id-col"),
@@ -72,8 +123,8 @@ def label(
 
     check_output_not_input(output, [input])
     reports = iter_reports(input, fmt=fmt, id_col=id_col, text_col=text_col)  # streamed
-    labeler, cfg = _labeler(classes, program, lm, api_base, strategy, judge, retrieve, store,
-                            allow_remote, config)
+    labeler, cfg = _labeler(ctx, classes, program, lm, api_base, strategy, judge, retrieve, store,
+                            allow_remote, config, demos_k)
     if max_report_chars is not None:
         labeler.max_report_chars = max_report_chars
     if labeler.uses_lm:
@@ -97,8 +148,8 @@ def label(
 
 def demo(
     n: int = typer.Option(4, "-n", help="number of synthetic reports"),
-    lm: Optional[str] = typer.Option(None, "--lm", help=LM_HELP),
-    api_base: Optional[str] = typer.Option(None, "--api-base"),
+    lm: Optional[str] = lm_option(),
+    api_base: Optional[str] = api_base_option(),
     judge: str = typer.Option("ambiguous", help="ambiguous | all | none"),
     seed: int = typer.Option(7, help="which synthetic reports"),
 ) -> None:

@@ -1,4 +1,4 @@
-"""`radlabel synth N -o reports.jsonl [--gold gold.jsonl]`: write synthetic reports (and their labels)."""
+"""`radlabel synth N -o reports.jsonl [--gold-output gold.jsonl]`: write synthetic reports (and their labels)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,11 +6,14 @@ from typing import Optional
 
 import typer
 
+from radlabel.cli_options import aliases
+
 
 def synth(
     n: int = typer.Argument(..., min=1, help="number of reports"),
     output: Path = typer.Option(..., "-o", "--output", help="reports JSONL to write ({id, text})"),
-    gold: Optional[Path] = typer.Option(None, "--gold", help="also write gold JSONL ({id, text, labels, evidence})"),
+    gold: Optional[Path] = typer.Option(None, "--gold-output", help="also write gold JSONL ({id, text, "
+                                        "labels, evidence}); --gold is always a file a verb reads"),
     seed: int = typer.Option(0, "--seed", help="same seed, same reports"),
     classes: Optional[str] = typer.Option(None, "--classes", help="class file (YAML); default: 14 chest X-ray classes"),
     prevalence: Optional[str] = typer.Option(
@@ -56,4 +59,4 @@ def _ticking(stream, bar):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("synth")(synth)
+    app.command("synth", cls=aliases({"--gold": "--gold-output"}))(synth)

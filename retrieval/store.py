@@ -95,12 +95,6 @@ class VectorStore:
     def list_collections(self) -> list[str]:
         return [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
 
-    def max_batch(self) -> int:
-        try:
-            return min(UPSERT_BATCH, int(self.client.get_max_batch_size()))
-        except Exception:
-            return UPSERT_BATCH
-
 
 def check_embedder(meta: dict, embedder, name: str, location: str) -> None:
     built = meta.get("embedder")
@@ -111,7 +105,7 @@ def check_embedder(meta: dict, embedder, name: str, location: str) -> None:
     if built != embedder.name or int(dim) != int(embedder.dim):
         raise InputError(f"collection {name!r} in {location} was built with embedder {built!r} "
                          f"(dim {dim}); this run uses {embedder.name!r} (dim {embedder.dim}). "
-                         "Use the same --embedder, or a new --store", field="embedder")
+                         "Use the same --embedder, or a new --chroma", field="embedder")
 
 
 class Collection:

@@ -2,7 +2,7 @@
 
 Run through ``radlabel review`` (which validates and imports first, and serves this page behind
 review/guard.py: Host, Origin and a per-launch token). The store path comes from
-RADLABEL_REVIEW_STORE (or ``-- --store``). Reports are PHI: the page itself also draws nothing
+RADLABEL_REVIEW_STORE (or ``-- --review-db``). Reports are PHI: the page itself also draws nothing
 unless RADLABEL_REVIEW_TOKEN is set and this session presents it (``?token=`` or the cookie the
 guard sets) from an allowed Host, so a bare ``streamlit run review/app.py`` shows no data.
 
@@ -18,6 +18,7 @@ import uuid
 
 import streamlit as st
 
+from radlabel.cli_options import deprecated
 from radlabel.review.export import reviewed_records, to_csv_text, to_jsonl_text
 from radlabel.review.guard import HOSTS_ENV, TOKEN_ENV, cookie_name, host_allowed, token_matches
 from radlabel.review.queue import TIER_NAMES
@@ -50,10 +51,13 @@ COMPACT_CSS = """<style>
 def settings() -> tuple[str | None, str]:
     """Store path and default reviewer from the script args (after ``--``) or the env."""
     parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--store")
+    parser.add_argument("--review-db")
+    parser.add_argument("--store", help=argparse.SUPPRESS)  # old spelling, kept for one release
     parser.add_argument("--reviewer")
     args, _ = parser.parse_known_args()
-    store = os.environ.get("RADLABEL_REVIEW_STORE") or args.store
+    if args.store:
+        deprecated("--store", "--review-db")
+    store = os.environ.get("RADLABEL_REVIEW_STORE") or args.review_db or args.store
     reviewer = os.environ.get("RADLABEL_REVIEWER") or args.reviewer or getpass.getuser()
     return store, reviewer
 

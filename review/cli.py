@@ -14,6 +14,8 @@ from typing import Optional
 
 import typer
 
+from radlabel.cli_options import aliases, labels_option, review_db_option
+
 APP_FILE = Path(__file__).with_name("app.py")
 SERVE_FILE = Path(__file__).with_name("serve.py")  # app.py behind the access guard
 
@@ -48,16 +50,15 @@ def streamlit_command(store: Path, *, host: str, port: int, reviewer: str) -> li
             "--server.runOnSave", "false",
             "--client.toolbarMode", "minimal",
             "--global.developmentMode", "false",
-            "--", "--store", str(store), "--reviewer", reviewer]
+            "--", "--review-db", str(store), "--reviewer", reviewer]
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("review")
+    @app.command("review", cls=aliases({"--store": "--review-db"}, positional="--labels"))
     def review(
-        labels: Path = typer.Argument(..., help="Labels JSONL (from label/predict); may hold 'text'."),
+        labels: Path = labels_option("Labels JSONL (from label/predict); may hold 'text'."),
         reports: Optional[Path] = typer.Option(None, "--reports", help="Reports file with the texts."),
-        store: Optional[Path] = typer.Option(None, "--store",
-                                             help="Review database (default: LABELS with .db)."),
+        store: Optional[Path] = review_db_option("Review database (default: LABELS with .db)."),
         issues: Optional[Path] = typer.Option(None, "--issues",
                                               help="issues.jsonl from `radlabel analyze`."),
         classes: Optional[str] = typer.Option(None, "--classes",
@@ -118,10 +119,10 @@ def register(app: typer.Typer) -> None:
             code = proc.wait()
         raise typer.Exit(code)
 
-    @app.command("review-export")
+    @app.command("review-export", cls=aliases({"--store": "--review-db", "--out": "--output"}))
     def review_export(
-        store: Path = typer.Option(..., "--store", help="Review database."),
-        out: Path = typer.Option(..., "-o", "--out", help="Output file (.jsonl or .csv)."),
+        store: Path = review_db_option("Review database.", required=True),
+        out: Path = typer.Option(..., "-o", "--output", help="Output file (.jsonl or .csv)."),
         fmt: Optional[str] = typer.Option(None, "--format", help="jsonl or csv (default: from -o)."),
         include_edited: bool = typer.Option(False, "--include-edited",
                                             help="Also export edited reports not yet accepted."),

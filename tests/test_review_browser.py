@@ -64,8 +64,8 @@ def running_app(tmp_path):
     db, port = tmp_path / "review.db", _free_port()
     log = open(tmp_path / "app.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "radlabel.cli", "review", str(labels), "--issues", str(issues),
-         "--store", str(db), "--port", str(port), "--reviewer", "browser"],
+        [sys.executable, "-m", "radlabel.cli", "review", "--labels", str(labels), "--issues", str(issues),
+         "--review-db", str(db), "--port", str(port), "--reviewer", "browser"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -116,8 +116,8 @@ def test_port_taken_is_one_line_and_a_non_zero_exit(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        r = subprocess.run([sys.executable, "-m", "radlabel.cli", "review", str(labels),
-                            "--store", str(tmp_path / "r.db"), "--port", str(port)],
+        r = subprocess.run([sys.executable, "-m", "radlabel.cli", "review", "--labels", str(labels),
+                            "--review-db", str(tmp_path / "r.db"), "--port", str(port)],
                            capture_output=True, text=True, timeout=300)
     assert r.returncode == 3, (r.returncode, r.stderr)
     lines = r.stderr.strip().splitlines()
