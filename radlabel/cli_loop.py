@@ -79,7 +79,7 @@ def loop(
                                                     "with this DSPy optimizer each round (LM judges only)"),
     compile_budget: str = typer.Option("light", "--compile-budget"),
     index_demos: bool = typer.Option(False, "--index-demos", help="add reviewed reports to the Chroma "
-                                     "reports collection as few-shot demos"),
+                                     "reports collection as judge demos (label --demos)"),
     store: Optional[Path] = chroma_option("Chroma folder for --index-demos (default OUTPUT/chroma)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bars while labelling"),
 ):
