@@ -90,7 +90,7 @@ def main():
     ap.add_argument("--judge", default="ambiguous")
     ap.add_argument("--k", type=int, default=1)
     ap.add_argument("--min-score", type=float, default=0.6)
-    ap.add_argument("--store", default=str(OUT / "class_scaling_chroma"))
+    ap.add_argument("--chroma", "--store", dest="store", default=str(OUT / "class_scaling_chroma"))
     ap.add_argument("--configs", default="14,14r,mesh,1000")
     ap.add_argument("--tag", default="", help="suffix for the record files (a new run of a changed program)")
     args = ap.parse_args()

@@ -5,7 +5,7 @@ step); "default" is the shipped program (instructions + hand-written demos). Opt
 the default program.
 
 Usage:
-  python bench/bench_compile.py --gold /tmp/iu_gold/iu_dev.jsonl --out bench/out/compile \
+  python bench/bench_compile.py --gold /tmp/iu_gold/iu_dev.jsonl --output bench/out/compile \
       [--n-compile 200] [--n-score 0] [--judge ambiguous] [--budget light] \
       [--variants zero-shot,default,labeled,bootstrap,random-search,mipro,gepa,simba]
       (a variant may carry budget overrides: 'labeled@max_labeled=16;val_size=8')
@@ -13,9 +13,9 @@ Usage:
 The gold is split once (`split_gold`, seed 0): the compile part feeds the optimizers (judge-level
 examples of the mentions the program would judge); an evenly spaced sample of the rest is
 labelled by each program and scored (micro/macro F1, positive = present). Each variant writes
-its program, labels and a result JSON under --out and is skipped when its result exists, so an
+its program, labels and a result JSON under --output and is skipped when its result exists, so an
 interrupted run resumes. Prints one JSON line per variant; docs/benchmarks.md quotes them.
-Nothing from the gold file is written into the repository (--out is git-ignored).
+Nothing from the gold file is written into the repository (--output is git-ignored).
 """
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ def markdown_table(outdir: Path, variants: list[str]) -> str:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gold", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("-o", "--output", dest="out", required=True)
     ap.add_argument("--n-compile", type=int, default=200)
     ap.add_argument("--n-score", type=int, default=0, help="evenly spaced reports of the rest (0: all)")
     ap.add_argument("--judge", default="ambiguous")

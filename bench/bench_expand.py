@@ -11,10 +11,10 @@ Sets:
 
 The expansion reads only report text (the dev reports for chest/mesh: unlabelled text use); the
 labelling before and after is the rule stage (`--judge none`), so the difference is the learned
-vocabulary alone. Nothing of the IU text is written inside the repository (work dir: --out).
+vocabulary alone. Nothing of the IU text is written inside the repository (work dir: --output).
 
 Usage: python bench/bench_expand.py --sets chest,mesh,headct [--lm embedded] [--top-k 6]
-       [--no-variants] [--no-normal] [--n-synth 300] [--out /tmp/bench_expand]
+       [--no-variants] [--no-normal] [--n-synth 300] [--output /tmp/bench_expand]
 """
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def main():
     ap.add_argument("--no-normal", action="store_true")
     ap.add_argument("--n-synth", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="/tmp/bench_expand")
+    ap.add_argument("-o", "--output", dest="out", default="/tmp/bench_expand")
     args = ap.parse_args()
 
     from radlabel.programs.expand import ExpandSettings, expand_ontology

@@ -14,7 +14,7 @@ Judges: ``generate`` (the DSPy Predict answer, JSON adapter: the judge before is
 six chest demos), ``likelihood`` (state probabilities from one forward pass, demos chosen for
 the ontology), ``likelihood+cal`` (the same, content-free prior divided out).
 
-    .venv/bin/python bench/bench_judge.py --judges generate,likelihood,likelihood+cal --out /tmp/judge.json
+    .venv/bin/python bench/bench_judge.py --judges generate,likelihood,likelihood+cal --output /tmp/judge.json
 """
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def main(argv=None):
     ap.add_argument("--items", default=str(ITEMS))
     ap.add_argument("--limit-per-type", type=int, default=None)
     ap.add_argument("--lm", default=None, help="model string (default: embedded)")
-    ap.add_argument("--out", default=None)
+    ap.add_argument("-o", "--output", dest="out", default=None)
     args = ap.parse_args(argv)
     from radlabel.lm.config import load_config
     from radlabel.lm.factory import make_lm

@@ -6,7 +6,7 @@ the now-warm cache. Scores each with ../shared/tools/score.py and reports LM jud
 (= LM calls without a cache), LM calls per report cold and warm, and reports/min.
 
     .venv/bin/python ../shared/tools/make_gold.py --outdir /tmp/iu_gold
-    .venv/bin/python bench/bench_judge_dev.py --gold /tmp/iu_gold/iu_dev.jsonl -n 100 --out /tmp/judge_dev.json
+    .venv/bin/python bench/bench_judge_dev.py --gold /tmp/iu_gold/iu_dev.jsonl -n 100 --output /tmp/judge_dev.json
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def main(argv=None):
     ap.add_argument("-n", type=int, default=100)
     ap.add_argument("--scorer", default="likelihood")
     ap.add_argument("--calibrate", action="store_true")
-    ap.add_argument("--out", default=None)
+    ap.add_argument("-o", "--output", dest="out", default=None)
     ap.add_argument("--workdir", default=None)
     args = ap.parse_args(argv)
     from radlabel.programs.labeler import Labeler

@@ -2,7 +2,7 @@
 
 Usage:
   python bench/bench_labeling.py --gold iu_gold/iu_dev.jsonl --n 200 --judge ambiguous \
-      --out bench/out/labels_ambiguous.jsonl [--strategy mentions|full] [--lm embedded]
+      --output bench/out/labels_ambiguous.jsonl [--strategy mentions|full] [--lm embedded]
 
 Picks an evenly spaced, deterministic sample of n reports, labels them (resumable: re-running
 continues), scores with ../shared/tools/score.py, and prints one JSON line of results that
@@ -58,7 +58,7 @@ def main(argv=None) -> None:
     ap.add_argument("--strategy", default="mentions")
     ap.add_argument("--lm", default=None)
     ap.add_argument("--program", default=None)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("-o", "--output", dest="out", required=True)
     ap.add_argument("--scorer", default=str(SCORER))
     args = ap.parse_args(argv)
 

@@ -5,7 +5,7 @@
 2. The loop: split the dev gold into a seed (visible gold), a pool (its gold is only the
    SIMULATED reviewer's answer key) and a held-out test set; run `radlabel loop` for R rounds.
 
-Usage: python bench/bench_loop.py --gold /tmp/iu_gold/iu_dev.jsonl [--out bench/out/loop]
+Usage: python bench/bench_loop.py --gold /tmp/iu_gold/iu_dev.jsonl [--output bench/out/loop]
        [--planted-seeds 0 1 2] [--rounds 4] [--budget 40] [--judge none] [--skip-planted]
        [--extra '--learn-synonyms'] [--name run]
 """
@@ -78,7 +78,7 @@ def split(gold_rows, out: Path, n_seed: int, n_test: int, seed: int) -> dict:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gold", required=True)
-    ap.add_argument("--out", default="bench/out/loop")
+    ap.add_argument("-o", "--output", dest="out", default="bench/out/loop")
     ap.add_argument("--planted-seeds", type=int, nargs="*", default=[0, 1, 2])
     ap.add_argument("--flips", type=int, default=40)
     ap.add_argument("--skip-planted", action="store_true")
