@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from radlabel.errors import InputError, OutputLocked, encoding_hint
+from radlabel.files import atomic_write
 
 
 def iter_jsonl(path: str | Path, *, skip_torn_tail: bool = False,
@@ -185,12 +186,6 @@ class AppendOnlyJsonl:
 
 def write_jsonl_atomic(path: str | Path, records) -> None:
     """Write a whole file atomically (temp file + rename): readers never see half of it."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_write(path) as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, p)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 from typing import Iterator
 
+from radlabel.files import atomic_write
 from radlabel.labels import write_labels
 from radlabel.review.store import ReviewStore
 
@@ -82,11 +82,6 @@ def export_reviewed(store: ReviewStore, out: str | Path, *, fmt: str | None = No
     if fmt == "jsonl":
         write_labels(out, records)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
+        with atomic_write(out, newline="") as f:
             f.write(to_csv_text(records, store.classes()))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
     return len(records)

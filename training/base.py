@@ -8,12 +8,12 @@ label source, metrics, config) and a README.md model card. The variants subclass
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from radlabel.errors import InputError
+from radlabel.files import atomic_write_text
 from radlabel.schema import STATES
 
 META_FILE = "radlabel_model.json"
@@ -75,9 +75,7 @@ class Classifier:
 
 
 def write_meta(out: Path, meta: dict) -> None:
-    tmp = out / (META_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False))
-    os.replace(tmp, out / META_FILE)
+    atomic_write_text(out / META_FILE, json.dumps(meta, indent=2, ensure_ascii=False))
 
 
 def read_meta(model_dir: str | Path) -> dict:

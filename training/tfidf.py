@@ -12,13 +12,13 @@ message to retrain; an unknown format version is refused too.
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from radlabel.errors import InputError
+from radlabel.files import atomic_write, atomic_write_text
 from radlabel.schema import STATES
 from radlabel.training.base import Classifier
 
@@ -145,13 +145,9 @@ class TfidfClassifier(Classifier):
                 arrays[f"classes_{j}"] = head.classes_
         doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "vectorizer": settings,
                "vocabulary": terms, "heads": kinds}
-        tmp_w = out / (WEIGHTS + ".tmp")
-        with open(tmp_w, "wb") as fh:  # a file object: np.savez would append ".npz" to a name
+        with atomic_write(out / WEIGHTS, "wb") as fh:  # a file object: np.savez would append ".npz"
             np.savez(fh, **arrays)
-        tmp_j = out / (MODEL_JSON + ".tmp")
-        tmp_j.write_text(json.dumps(doc, ensure_ascii=False))
-        os.replace(tmp_w, out / WEIGHTS)
-        os.replace(tmp_j, out / MODEL_JSON)
+        atomic_write_text(out / MODEL_JSON, json.dumps(doc, ensure_ascii=False))
         legacy = out / LEGACY_PICKLE
         if legacy.exists():  # retrained into an old folder: drop the pickle nobody will read
             legacy.unlink()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from radlabel.env import cache_dir
 from radlabel.errors import InputError
+from radlabel.files import atomic_write
 
 
 @dataclass(frozen=True)
@@ -81,20 +81,16 @@ def model_path(name: str = DEFAULT_MODEL, *, verify: bool = False) -> Path:
 def assemble(spec: PackagedModel, target: Path, marker: Path) -> Path:
     """Concatenate the chunks into a temp file, verify, then rename into place (atomic)."""
     parts = spec.part_paths()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    h = hashlib.sha256()
-    with open(tmp, "wb") as out:
+    h, size = hashlib.sha256(), 0
+    with atomic_write(target, "wb") as out:
         for p in parts:
             with open(p, "rb") as f:
                 for block in iter(lambda: f.read(8 << 20), b""):
                     h.update(block)
-                    out.write(block)
-    if tmp.stat().st_size != spec.size or h.hexdigest() != spec.sha256:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"assembled {spec.filename} does not match its checksum; "
-                         f"reinstall the chunk packages ({spec.pip})")
-    os.replace(tmp, target)
+                    size += out.write(block)
+        if size != spec.size or h.hexdigest() != spec.sha256:  # raising here keeps no temp file
+            raise InputError(f"assembled {spec.filename} does not match its checksum; "
+                             f"reinstall the chunk packages ({spec.pip})")
     marker.write_text(spec.sha256 + "\n")
     return target
 
