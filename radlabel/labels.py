@@ -328,8 +328,9 @@ def label_line(rec: LabelRecord | dict) -> dict:
 
 
 def write_labels(path: str | Path, records: Iterable[LabelRecord | dict]) -> None:
-    """Write a whole label file atomically (readers never see half of it)."""
-    write_jsonl_atomic(path, (label_line(r) for r in records))
+    """Write a whole label file atomically (readers never see half of it); every record is
+    checked before anything is written."""
+    write_jsonl_atomic(path, [label_line(r) for r in records])
 
 
 class LabelAppender(AppendOnlyJsonl):
