@@ -13,18 +13,29 @@ labels for training and never reviews.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from radlabel.errors import InputError
 from radlabel.data import load_reports
+from radlabel.errors import InputError
+from radlabel.eval import feedback as fb
+from radlabel.eval.analyze import run_analysis, write_analysis
+from radlabel.eval.phrases import learn_synonyms, prune_learned
+from radlabel.eval.summary import write_summary
 from radlabel.jsonl import read_jsonl
+from radlabel.labeling import label_reports
 from radlabel.labels import TRUSTED_SOURCES, label_line, load_gold, read_labels, write_labels
 from radlabel.ontology import Ontology
-from radlabel.schema import LabelRecord
+from radlabel.programs.compile import compile_program
+from radlabel.programs.labeler import Labeler
+from radlabel.schema import LabelRecord, Report
 from radlabel.scores import f1_scores
+from radlabel.training.config import TrainConfig
+from radlabel.training.registry import load_classifier
+from radlabel.training.train import train_model
 
 STEPS = ("label", "train", "analyze", "feedback", "recompile", "score")
 
@@ -141,8 +152,6 @@ class Loop:
         return Ontology.load(str(learned)) if learned is not None and learned.exists() else self.base_ontology
 
     def labeler_for(self, k: int):
-        from radlabel.programs.labeler import Labeler
-
         program = self.round_dir(k - 1) / "recompiled" / "program" if k > 1 else None
         ontology = self.ontology_for(k)
         if program is not None and (program / "program.json").exists():
@@ -151,18 +160,16 @@ class Loop:
 
     def trusted_before(self, k: int, labels: dict[str, LabelRecord]) -> dict[str, dict]:
         """Seed gold plus every report reviewed in rounds 1..k-1 (later reviews win)."""
-        from radlabel.eval.feedback import confirm_with_gold, reviewed_record
-
         classes = self.base_ontology.names
         trusted = {}
         for g in self.seed_gold:
             rid = g.id
             old = dict(labels[rid].labels) if rid in labels else {}
-            states = confirm_with_gold(old, g.labels, classes,
-                                       positives_only=self.positives_only.get("seed_gold", False))
-            trusted[rid] = reviewed_record(rid, states, old=old, text=self.texts.get(rid), source="gold",
-                                           round=0, reviewer="seed gold",
-                                           evidence=labels[rid].evidence if rid in labels else None)
+            states = fb.confirm_with_gold(old, g.labels, classes,
+                                          positives_only=self.positives_only.get("seed_gold", False))
+            trusted[rid] = fb.reviewed_record(rid, states, old=old, text=self.texts.get(rid), source="gold",
+                                              round=0, reviewer="seed gold",
+                                              evidence=labels[rid].evidence if rid in labels else None)
         for j in range(1, k):
             path = self.round_dir(j) / "feedback" / "reviewed.jsonl"
             if path.exists():
@@ -172,8 +179,6 @@ class Loop:
 
     # -- steps ---------------------------------------------------------------------------
     def step_label(self, k: int) -> dict:
-        from radlabel.labeling import label_reports
-
         labeler = self.labeler_for(k)
         path = self.round_dir(k) / "labels.jsonl"
         t0 = time.perf_counter()
@@ -194,7 +199,6 @@ class Loop:
         if (prev is None or dst.exists() or not src.exists() or prev.get("program") != labeler.program_hash
                 or prev.get("classes_hash") != labeler.ontology.hash):
             return set()
-        import shutil
 
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(dst.name + ".tmp")
@@ -206,14 +210,10 @@ class Loop:
         return read_labels(self.round_dir(k) / "labels.jsonl", self.base_ontology)
 
     def step_train(self, k: int) -> dict:
-        from radlabel.eval.feedback import corrected_training_labels
-        from radlabel.training.config import TrainConfig
-        from radlabel.training.train import train_model
-
         t0 = time.perf_counter()
         labels = self.read_labels(k)
         trusted = self.trusted_before(k, labels)
-        rows = corrected_training_labels(labels, trusted, round=k)
+        rows = fb.corrected_training_labels(labels, trusted, round=k)
         path = self.round_dir(k) / "train_labels.jsonl"
         write_labels(path, rows)
         clf = train_model(TrainConfig(variant=self.cfg.variant, seed=self.cfg.seed),
@@ -229,8 +229,6 @@ class Loop:
         return read_labels(self.round_dir(k) / "train_labels.jsonl", self.base_ontology)
 
     def step_analyze(self, k: int):
-        from radlabel.eval.analyze import run_analysis, write_analysis
-
         a = run_analysis(self.train_records(k), self.texts, self.base_ontology,
                          variant=self.cfg.variant, folds=self.cfg.folds, seed=self.cfg.seed)
         summary = write_analysis(a, self.round_dir(k) / "analysis", texts=self.texts)
@@ -240,8 +238,6 @@ class Loop:
         return info, a
 
     def step_feedback(self, k: int, analysis=None) -> dict:
-        from radlabel.eval import feedback as fb
-
         t0 = time.perf_counter()
         d = self.round_dir(k) / "feedback"
         labels = self.read_labels(k)
@@ -288,8 +284,6 @@ class Loop:
         labels = self.read_labels(k)
         ontology = self.ontology_for(k)
         if self.cfg.learn_synonyms:
-            from radlabel.eval.phrases import learn_synonyms, prune_learned
-
             examples = read_labels(self.round_dir(k) / "feedback" / "examples.jsonl", self.base_ontology)
             trusted = {i: dict(r.labels) for i, r in examples.items() if r.meta.source in TRUSTED_SOURCES}
             proba = {r["id"]: r["p_present"] for r in read_jsonl(self.round_dir(k) / "analysis" / "proba.jsonl")}
@@ -315,7 +309,6 @@ class Loop:
         """The DSPy judge, recompiled on this round's examples (LM judge policies only)."""
         if self.cfg.judge == "none":
             raise InputError("--compile needs an LM judge (--judge ambiguous or all)", field="compile")
-        from radlabel.programs.compile import compile_program
 
         examples = self.round_dir(k) / "feedback" / "examples.jsonl"
         gold = load_gold(examples, ontology)
@@ -328,9 +321,6 @@ class Loop:
                 "compile_tokens": cost.get("tokens", 0), "compile_minutes": cost.get("minutes", 0)}
 
     def step_score(self, k: int) -> dict:
-        from radlabel.labeling import label_reports
-        from radlabel.schema import Report
-
         t0 = time.perf_counter()
         classes = self.base_ontology.names
         out: dict = {}
@@ -346,7 +336,6 @@ class Loop:
             eval_gold = self.eval_gold.labels_by_id()
             out["heldout_labels"] = micro_f1(_states(recs), eval_gold, classes)
             out["heldout_lm_calls"] = sum(r.meta.lm_calls for r in recs.values() if r.id not in reused)
-            from radlabel.training.registry import load_classifier
 
             clf = load_classifier(self.round_dir(k) / "model")
             ids = [r.id for r in reports]
@@ -383,8 +372,6 @@ class Loop:
         return results
 
     def run(self) -> list[dict]:
-        from radlabel.eval.summary import write_summary
-
         rounds = []
         for k in range(1, self.cfg.rounds + 1):
             rounds.append(self.run_round(k))
