@@ -18,6 +18,7 @@ from radlabel.errors import InputError
 from radlabel.lm.embedded import MODELS, model_path
 from radlabel.training.config import TrainConfig
 from radlabel.training.encoder import EncoderClassifier, _torch, head_size
+from radlabel.training.hf_train import train_sequence_classifier
 
 DECODER_MODEL = "qwen2.5-coder-0.5b"  # radlabel.lm.embedded.MODELS: six PyPI chunk packages
 DECODER_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
@@ -111,8 +112,6 @@ class DecoderClassifier(EncoderClassifier):
 
 def fit_decoder(texts, Y, classes, cfg: TrainConfig, work_dir, *, resume=False, info=None):
     from peft import LoraConfig, TaskType, get_peft_model
-
-    from radlabel.training.hf_train import train_sequence_classifier
 
     base = cfg.base
     tok = load_decoder_tokenizer(base)

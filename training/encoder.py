@@ -17,6 +17,7 @@ from radlabel.env import apply_offline_defaults, num_threads
 from radlabel.schema import STATES
 from radlabel.training.base import Classifier
 from radlabel.training.config import TrainConfig
+from radlabel.training.hf_train import train_sequence_classifier
 
 ENCODER_LORA_TARGETS = ["query", "key", "value", "dense"]
 ENCODER_MODULES_TO_SAVE = ["classifier", "pooler"]
@@ -130,8 +131,6 @@ def build_encoder(cfg: TrainConfig, n_classes: int):
 
 def fit_encoder(texts, Y, classes, cfg: TrainConfig, work_dir, *, resume=False, info=None):
     """Train, merge LoRA into the base weights, and wrap as an EncoderClassifier."""
-    from radlabel.training.hf_train import train_sequence_classifier
-
     model, tok = build_encoder(cfg, len(classes))
     model, seconds, epochs, trainer = train_sequence_classifier(model, tok, texts, Y, cfg, work_dir,
                                                                 resume=resume)

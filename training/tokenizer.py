@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from radlabel.training.encoder import packaged_encoder_path
+
 SPECIAL = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 
 
@@ -44,8 +46,6 @@ def compare_fertility(tokenizer, texts: list[str], base_tokenizer=None) -> dict:
     """Fertility of the domain tokenizer vs the packaged MiniLM WordPiece on the same texts."""
     if base_tokenizer is None:
         from transformers import AutoTokenizer
-
-        from radlabel.training.encoder import packaged_encoder_path
 
         base_tokenizer = AutoTokenizer.from_pretrained(packaged_encoder_path())
     return {"n_reports": len(texts), "words": sum(len(t.split()) for t in texts),
