@@ -6,9 +6,9 @@ Students are trained with `radlabel train` on the teacher's pseudo-labels of the
 (optionally plus its gold) and run with `radlabel predict` on the held-out split, each as its own
 process; scored with ../shared/tools/score.py (micro/macro F1), ECE of `probs` against the gold,
 reports/s of the whole predict process (startup included) on the held-out split and on the
-whole dev set repeated to 2,000+ reports.
+whole dev set (1,197 reports, each once).
 
-    .venv/bin/python bench/bench_distill.py --out /tmp/distill [--curve] [--variants mention,tfidf]
+    .venv/bin/python bench/bench_distill.py --output /tmp/distill [--curve] [--variants mention,tfidf]
 """
 from __future__ import annotations
 
@@ -69,6 +69,18 @@ def ece_vs_gold(pred: Path, gold_rows: dict[str, dict], classes: list[str]) -> f
     return round(expected_calibration_error(np.array(P), np.array(Y)), 4) if P else None
 
 
+def errors(pred: Path, gold_rows: dict[str, dict], classes: list[str]) -> dict:
+    """False positives / negatives of 'present' against the gold, over (report, class) pairs."""
+    fp = fn = 0
+    for r in read_jsonl(pred):
+        g = gold_rows[r["id"]]["labels"]
+        for c in classes:
+            p, y = r["labels"].get(c) == "present", g.get(c) == 1
+            fp += p and not y
+            fn += y and not p
+    return {"fp": fp, "fn": fn}
+
+
 def abstain_stats(pred: Path, gold_rows: dict[str, dict], classes: list[str]) -> dict:
     """Share of (report, class) pairs routed to review and accuracy on the rest vs on them."""
     n = n_abs = ok_kept = ok_abs = 0
@@ -90,12 +102,14 @@ def abstain_stats(pred: Path, gold_rows: dict[str, dict], classes: list[str]) ->
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="/tmp/distill")
+    ap.add_argument("-o", "--output", dest="out", default="/tmp/distill")
     ap.add_argument("--gold", default="/tmp/iu_gold/iu_dev.jsonl")
     ap.add_argument("--test-fraction", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--variants", default="mention,tfidf")
     ap.add_argument("--curve", action="store_true", help="learning curve 10/30/100%% (mention)")
+    ap.add_argument("--reuse", default="", help="variants whose models in --out are kept (unchanged code)")
+    ap.add_argument("--ablate", default="", help="comma list of -first,-no-cues,-no-cuts,-no-union,-no-select")
     ap.add_argument("--plot", default=str(ROOT / "docs/img/distill_learning_curve.png"))
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -118,8 +132,9 @@ def main(argv=None) -> None:
     gold_tr = write_jsonl(out / "gold_train.jsonl", [{"id": g["id"], "labels": g["labels"]} for g in train])
     gold_te = write_jsonl(out / "gold_test.jsonl", [{"id": g["id"], "text": g["text"], "labels": g["labels"]}
                                                     for g in test])
-    big = write_jsonl(out / "reports_big.jsonl", [{"id": f"{g['id']}#{k}", "text": g["text"]}
-                                                  for k in range(2) for g in gold])
+    # speed set: every dev report once (the student keeps sentence scores across batches, so a
+    # set repeating whole reports would flatter it)
+    big = reports_all
 
     # teacher: rules-only default program, every dev report
     teacher = out / "teacher.jsonl"
@@ -130,30 +145,50 @@ def main(argv=None) -> None:
     test_ids = {g["id"] for g in test}
     train_ids = [g["id"] for g in train]
     teacher_te = write_jsonl(out / "teacher_test.jsonl", [r for r in trows if r["id"] in test_ids])
-    rows = [{"model": "teacher (rules, --judge none)", **score(gold_te, teacher_te), "ece": None,
+    rows = [{"model": "teacher (rules, --judge none)", **score(gold_te, teacher_te),
+             **errors(teacher_te, gold_by_id, classes), "ece": None,
              "reports_s": round(len(gold) / max(t_label(teacher), 1e-9), 1)}]
 
-    def pseudo(frac: float) -> Path:
-        keep = set(train_ids[: max(1, int(round(len(train_ids) * frac)))]) if frac < 1 else set(train_ids)
-        sub = [tr for tr in trows if tr["id"] in keep]
-        return write_jsonl(out / f"pseudo_{int(frac * 100)}.jsonl", sub)
+    def keep(frac: float) -> set[str]:
+        return set(train_ids[: max(1, int(round(len(train_ids) * frac)))]) if frac < 1 else set(train_ids)
 
-    def run(variant: str, frac: float = 1.0, with_gold: bool = False, extra: list[str] = ()) -> dict:
-        name = f"{variant}-{int(frac * 100)}{'-gold' if with_gold else ''}"
+    def pseudo(frac: float) -> Path:
+        return write_jsonl(out / f"pseudo_{int(frac * 100)}.jsonl", [tr for tr in trows if tr["id"] in keep(frac)])
+
+    def gold_of(frac: float) -> Path:  # the gold of the same labelled fraction
+        return gold_tr if frac >= 1 else write_jsonl(
+            out / f"gold_{int(frac * 100)}.jsonl", [{"id": g["id"], "labels": g["labels"]}
+                                                    for g in train if g["id"] in keep(frac)])
+
+    def run(variant: str, frac: float = 1.0, with_gold: bool = False, extra: list[str] = (),
+            cfg: dict | None = None, tag: str = "") -> dict:
+        name = f"{variant}{tag}-{int(frac * 100)}{'-gold' if with_gold else ''}"
         model = out / f"model_{name}"
-        cmd = [*CLI, "train", "--labels", str(pseudo(frac)), "--reports", str(reports_tr), "-o", str(model),
-               "--variant", variant, *extra]
-        if with_gold:
-            cmd += ["--gold", str(gold_tr)]
-        t_train = sh(cmd)
+        if variant in args.reuse.split(",") and (model / "radlabel_model.json").exists():
+            t_train = None  # an unchanged variant's model from an earlier run of this --out
+        elif cfg:  # a mechanism switched off: TrainConfig knobs without CLI flags, trained in-process
+            from radlabel.training.config import TrainConfig
+            from radlabel.training.train import train_model
+
+            t0 = time.perf_counter()
+            train_model(TrainConfig(variant=variant, **cfg), model, labels=[str(pseudo(frac))],
+                        gold=[str(gold_of(frac))] if with_gold else [], reports=str(reports_tr))
+            t_train = time.perf_counter() - t0
+        else:
+            cmd = [*CLI, "train", "--labels", str(pseudo(frac)), "--reports", str(reports_tr), "-o",
+                   str(model), "--variant", variant, *extra]
+            if with_gold:
+                cmd += ["--gold", str(gold_of(frac))]
+            t_train = sh(cmd)
         pred = out / f"pred_{name}.jsonl"
         t_pred = sh([*CLI, "predict", str(reports_te), "--model", str(model), "-o", str(pred)])
         t_big = sh([*CLI, "predict", str(big), "--model", str(model), "-o", str(out / "pred_big.jsonl")])
-        row = {"model": f"{variant} ({int(frac * 100)}% pseudo{' + gold' if with_gold else ''})",
-               **score(gold_te, pred), "ece": ece_vs_gold(pred, gold_by_id, classes),
+        row = {"model": f"{variant}{tag} ({int(frac * 100)}% pseudo{' + gold' if with_gold else ''})",
+               **score(gold_te, pred), **errors(pred, gold_by_id, classes),
+               "ece": ece_vs_gold(pred, gold_by_id, classes),
                "reports_s": round(len(test) / t_pred, 1),
                "reports_s_big": round(sum(1 for _ in open(big)) / t_big, 1),
-               "train_s": round(t_train, 1)}
+               "train_s": round(t_train, 1) if t_train is not None else None}
         if variant == "mention":
             row.update(abstain_stats(pred, gold_by_id, classes))
         print(json.dumps(row), flush=True)
@@ -162,6 +197,15 @@ def main(argv=None) -> None:
     for v in args.variants.split(","):
         rows.append(run(v))
         rows.append(run(v, with_gold=True))
+    if args.ablate:  # each mechanism of the mention student off, then all off (the first student)
+        offs = {"-first": dict(mention_cues=False, mention_cuts=False, mention_union=False,
+                               mention_gold_weights=[]),
+                "-no-select": dict(mention_gold_weights=[]),
+                "-no-cues": dict(mention_cues=False), "-no-cuts": dict(mention_cuts=False),
+                "-no-union": dict(mention_union=False)}
+        for tag in args.ablate.split(","):
+            rows.append(run("mention", cfg=offs[tag], tag=tag))
+            rows.append(run("mention", with_gold=True, cfg=offs[tag], tag=tag))
     curve = []
     if args.curve:
         for frac in (0.1, 0.3, 1.0):
@@ -169,8 +213,10 @@ def main(argv=None) -> None:
                 r = run("mention", frac, wg) if not (frac == 1.0) else \
                     next(x for x in rows if x["model"] == f"mention (100% pseudo{' + gold' if wg else ''})")
                 curve.append({"fraction": frac, "gold": wg, **r})
-            r = run("tfidf", frac) if frac < 1.0 else next(x for x in rows if x["model"] == "tfidf (100% pseudo)")
-            curve.append({"fraction": frac, "gold": False, "tfidf": True, **r})
+            if "tfidf" in args.variants.split(","):
+                r = run("tfidf", frac) if frac < 1.0 else \
+                    next(x for x in rows if x["model"] == "tfidf (100% pseudo)")
+                curve.append({"fraction": frac, "gold": False, "tfidf": True, **r})
         plot_curve(curve, rows[0]["micro_f1"], Path(args.plot))
     (out / "results.json").write_text(json.dumps({"rows": rows, "curve": curve, "n_train": len(train),
                                                    "n_test": len(test)}, indent=2))
@@ -182,10 +228,11 @@ def t_label(teacher: Path) -> float:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| model | micro-F1 | macro-F1 | ECE | reports/s (held-out, whole process) | reports/s (2,394) |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| model | micro-F1 | macro-F1 | FP / FN | ECE | reports/s (held-out, whole process) "
+             "| reports/s (1,197) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['model']} | {r.get('micro_f1')} | {r.get('macro_f1')} | {r.get('ece')} | "
+        lines.append(f"| {r['model']} | {r.get('micro_f1')} | {r.get('macro_f1')} | "
+                     f"{r.get('fp')} / {r.get('fn')} | {r.get('ece')} | "
                      f"{r.get('reports_s')} | {r.get('reports_s_big', '')} |")
     return "\n".join(lines)
 
@@ -199,12 +246,14 @@ def plot_curve(curve: list[dict], teacher_micro: float, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for label, sel in (("mention student, pseudo", lambda c: not c["gold"] and not c.get("tfidf")),
-                       ("mention student, pseudo + gold of the whole split (gold wins: flat)", lambda c: c["gold"] and not c.get("tfidf")),
+                       ("mention student, pseudo + gold of the same reports",
+                        lambda c: c["gold"] and not c.get("tfidf")),
                        ("report-level TF-IDF, pseudo", lambda c: c.get("tfidf"))):
         pts = sorted((c["fraction"] * 100, c["micro_f1"]) for c in curve if sel(c))
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
     ax.axhline(teacher_micro, color="grey", ls="--", label="teacher (rules)")
-    ax.set_xlabel("% of the training split pseudo-labelled")
+    ax.set_xlabel("% of the training split labelled (pseudo; + gold)")
     ax.set_ylabel("micro-F1, held-out IU dev")
     ax.set_xscale("log")
     ax.set_xticks([10, 30, 100], ["10", "30", "100"])

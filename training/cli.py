@@ -43,8 +43,9 @@ def train(
     val_fraction: float = typer.Option(0.15, "--val-fraction"),
     seed: int = typer.Option(0, "--seed"),
     resume: bool = typer.Option(False, "--resume", help="continue from the last epoch checkpoint"),
-    gold_weight: float = typer.Option(3.0, "--gold-weight", help="mention: weight of gold/reviewed "
-                                      "reports' sentences"),
+    gold_weight: Optional[float] = typer.Option(None, "--gold-weight", help="mention: weight of "
+                                                "gold/reviewed reports' sentences (default: 1, 3 "
+                                                "or 10, chosen out of fold on the training split)"),
     abstain: float = typer.Option(0.1, "--abstain", help="mention: P(present) in [a, 1-a] is "
                                   "marked for review (0: never)"),
 ):
@@ -61,8 +62,9 @@ def train(
         cfg = TrainConfig(variant=variant, base=base, epochs=epochs, max_steps=max_steps, lr=lr,
                           max_length=max_length, batch_size=batch_size, bf16=bf16, lora_r=lora_r,
                           lora_alpha=lora_alpha, four_state=four_state, uncertain_as=uncertain_as,
-                          val_fraction=val_fraction, seed=seed, gold_weight=gold_weight,
-                          abstain=abstain)
+                          val_fraction=val_fraction, seed=seed, abstain=abstain,
+                          **({} if gold_weight is None else
+                             {"gold_weight": gold_weight, "mention_gold_weights": []}))
     except ValidationError as e:
         err = e.errors()[0]
         raise InputError(err["msg"], field=".".join(map(str, err["loc"]))) from None

@@ -38,6 +38,14 @@ class TrainConfig(BaseModel):
     gold_weight: float = 3.0
     calib_folds: int = 2
     abstain: float = 0.1
+    # ... and its mechanisms (on by default; off reproduces the first student for comparison):
+    # ConText cue features, per-class cuts tuned out of fold, pseudo-labels kept beside gold
+    mention_cues: bool = True
+    mention_cuts: bool = True
+    mention_union: bool = True
+    # candidate gold weights, one chosen by out-of-fold micro-F1 on the training split (empty:
+    # gold_weight as given)
+    mention_gold_weights: list[float] = Field(default_factory=lambda: [1.0, 3.0, 10.0])
 
     model_config = {"extra": "forbid"}
 
@@ -58,7 +66,3 @@ class TrainConfig(BaseModel):
     @property
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR[self.variant]
-
-    @property
-    def is_neural(self) -> bool:
-        return self.variant not in ("tfidf", "mention")

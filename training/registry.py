@@ -32,7 +32,8 @@ def _fit_mention(train: TrainingSet, cfg: TrainConfig, work_dir, *, resume=False
                                 gold_weight=cfg.gold_weight, folds=cfg.calib_folds,
                                 seed=cfg.seed, abstain=cfg.abstain, info=info,
                                 pseudo=(train.shadowed or None) if cfg.mention_union else None,
-                                cue_features=cfg.mention_cues, tune_cuts=cfg.mention_cuts)
+                                cue_features=cfg.mention_cues, tune_cuts=cfg.mention_cuts,
+                                gold_weights=tuple(cfg.mention_gold_weights))
     clf.info.update(train_seconds=round(time.perf_counter() - t0, 3), epochs_run=1)
     return clf
 
