@@ -94,7 +94,7 @@ def test_rewrite_maps_each_old_spelling_and_leaves_values_alone(capsys):
 # -- one old spelling of each kind, through the real verbs --------------------------------------
 
 def _review_labels(tmp_path):
-    from review_data import write_labels
+    from support.review_data import write_labels
 
     return write_labels(tmp_path)
 

@@ -21,8 +21,8 @@ from radlabel.errors import InputError
 from radlabel.ontology import Ontology
 from radlabel.training.registry import load_classifier
 from radlabel.training.tfidf import MODEL_JSON, WEIGHTS, TfidfClassifier
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 TEXTS = ["FINDINGS: The heart is enlarged. IMPRESSION: Cardiomegaly.",
          "FINDINGS: Heart size is normal. Lungs are clear.",

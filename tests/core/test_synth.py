@@ -20,8 +20,9 @@ from radlabel.schema import STATES
 from radlabel.sections import NON_FINDING_SECTIONS, split_sections, split_sentences
 from radlabel.synth import (DEFAULT_PREVALENCE, SyntheticReport, generate_reports, iter_reports,
                             parse_prevalence, write_reports)
+from support.paths import FIXTURES
 
-FIXTURE = Path(__file__).parent / "fixtures" / "handwritten_reports.jsonl"
+FIXTURE = FIXTURES / "handwritten_reports.jsonl"
 NEGATION = re.compile(r"\b(no|not|without|free\s+of|resolved|resolution|negative|normal|clear|sharp|removal|removed)\b",
                       re.I)
 HEDGE = re.compile(r"\b(possible|possibly|may|cannot\s+be\s+excluded|cannot\s+exclude|questionable|suspicious|"

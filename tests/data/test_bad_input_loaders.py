@@ -11,8 +11,9 @@ import pytest
 
 from radlabel.data import load_reports
 from radlabel.errors import InputError
+from support.paths import FIXTURES
 
-FIX = Path(__file__).parent / "fixtures" / "reports"
+FIX = FIXTURES / "reports"
 MIMIC_HEADER = '"ROW_ID","SUBJECT_ID","HADM_ID","CHARTDATE","CATEGORY","DESCRIPTION","ISERROR","TEXT"\n'
 
 

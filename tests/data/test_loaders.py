@@ -1,4 +1,4 @@
-"""Report loaders: every format reads its fixture (tests/fixtures/reports, written for radlabel)."""
+"""Report loaders: every format reads its fixture (tests/support/fixtures/reports, written for radlabel)."""
 from __future__ import annotations
 
 import gzip
@@ -18,8 +18,9 @@ from radlabel.data import FORMATS, detect_format, iter_reports, load_reports
 from radlabel.data.cli import register
 from radlabel.errors import InputError
 from radlabel.schema import Report
+from support.paths import FIXTURES
 
-FIX = Path(__file__).parent / "fixtures" / "reports"
+FIX = FIXTURES / "reports"
 
 
 def by_id(reports: list[Report]) -> dict[str, Report]:

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from compile_gold import FOUR_STATE_ROWS, positives_only, write_rows
+from support.compile_gold import FOUR_STATE_ROWS, positives_only, write_rows
 from radlabel.cli import main
 from radlabel.eval.evaluate import evaluate_file, write_report
 from radlabel.labels import load_gold
 from radlabel.scores import f1_scores
 from radlabel.ontology import Ontology
+from support.paths import ROOT
 
-SHARED_SCORER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "score.py"
+SHARED_SCORER = ROOT.parent / "shared" / "tools" / "score.py"
 
 
 def _pred_rows():

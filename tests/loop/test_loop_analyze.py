@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from loop_corpus import flip, synthetic, write
+from support.loop_corpus import flip, synthetic, write
 from radlabel.cli import main
 from radlabel.eval.analyze import run_analysis, write_analysis
 from radlabel.eval.issues import rank_label_issues

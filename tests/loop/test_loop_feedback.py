@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from loop_corpus import synthetic, write
+from support.loop_corpus import synthetic, write
 from radlabel.eval import feedback as fb
 from radlabel.labels import FOUR_STATE, load_gold
 from radlabel.ontology import Ontology

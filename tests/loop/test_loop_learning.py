@@ -3,7 +3,7 @@ review store. Reports here were written for these tests."""
 import numpy as np
 import pytest
 
-from loop_corpus import write
+from support.loop_corpus import write
 from radlabel.eval import feedback as fb
 from radlabel.eval.phrases import learn_synonyms, ngrams, prune_learned
 from radlabel.ontology import Ontology

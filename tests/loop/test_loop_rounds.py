@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from loop_corpus import positives_only, synthetic, write
+from support.loop_corpus import positives_only, synthetic, write
 from radlabel.errors import InputError
 from radlabel.loop import STEPS, Loop, LoopConfig
 

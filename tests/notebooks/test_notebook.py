@@ -2,8 +2,9 @@
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "prompt_tuning.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "prompt_tuning.ipynb"
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import json
 import dspy
 import pytest
 
-from compile_gold import FOUR_STATE_ROWS, positives_only, write_rows
+from support.compile_gold import FOUR_STATE_ROWS, positives_only, write_rows
 from radlabel.errors import InputError
 from radlabel.labels import FOUR_STATE, POSITIVES_ONLY, load_gold, split_gold
 from radlabel.programs.metrics import judge_agreement, judge_feedback, state_agreement, state_feedback

@@ -7,7 +7,7 @@ import dspy
 import pytest
 from dspy.utils import DummyLM
 
-from compile_gold import FOUR_STATE_ROWS, positives_only, write_rows
+from support.compile_gold import FOUR_STATE_ROWS, positives_only, write_rows
 from radlabel.cli import main
 from radlabel.errors import InputError
 from radlabel.labels import load_gold

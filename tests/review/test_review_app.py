@@ -2,12 +2,13 @@
 from pathlib import Path
 
 import pytest
-from review_data import make_store
+from support.review_data import make_store
 
 from radlabel.review.store import ReviewStore
+from support.paths import ROOT
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
-APP = str(Path(__file__).resolve().parents[1] / "review" / "app.py")
+APP = str(ROOT / "review" / "app.py")
 TOKEN = "apptest-launch-token"
 
 

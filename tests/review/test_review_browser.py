@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from review_data import write_issues, write_labels
+from support.review_data import write_issues, write_labels
 
 from radlabel.review.store import ReviewStore
 

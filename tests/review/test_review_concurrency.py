@@ -3,7 +3,7 @@ import multiprocessing as mp
 import random
 import time
 
-from review_data import make_store
+from support.review_data import make_store
 
 from radlabel.review.store import ReviewStore
 from radlabel.schema import STATES

@@ -3,7 +3,7 @@ import json
 
 import pytest
 import typer
-from review_data import make_store, write_jsonl
+from support.review_data import make_store, write_jsonl
 from typer.testing import CliRunner
 
 from radlabel.errors import InputError
@@ -59,7 +59,7 @@ def _app():
 
 
 def test_cli_imports_without_launching_and_exports(tmp_path):
-    from review_data import write_labels
+    from support.review_data import write_labels
 
     labels = write_labels(tmp_path)
     db = tmp_path / "labels.db"

@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from review_data import REPORTS, make_store, write_issues, write_jsonl, write_labels
+from support.review_data import REPORTS, make_store, write_issues, write_jsonl, write_labels
 
 from radlabel.ontology import Ontology
 from radlabel.review.importer import ImportRejected, import_labels

@@ -1,4 +1,4 @@
-from review_data import make_store
+from support.review_data import make_store
 
 from radlabel.review.queue import DISAGREEMENT, ISSUE, REST, UNCERTAIN, rank_reports
 from radlabel.review.render import evidence_intervals, report_html

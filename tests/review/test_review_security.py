@@ -12,7 +12,7 @@ import sys
 from urllib.parse import urlsplit
 
 import pytest
-from review_data import write_labels
+from support.review_data import write_labels
 from test_review_browser import CHROMIUM_ARGS, WAIT_MS, _free_port, running_app  # noqa: F401
 
 from radlabel.review.guard import AccessGuard, allowed_hosts, host_allowed

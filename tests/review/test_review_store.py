@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 import pytest
-from review_data import make_store
+from support.review_data import make_store
 
 from radlabel.errors import InputError
 from radlabel.review.store import ReviewStore

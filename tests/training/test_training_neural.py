@@ -16,7 +16,7 @@ import pytest
 from radlabel.training.registry import load_classifier
 from radlabel.training.config import TrainConfig
 from radlabel.training.train import train_model
-from training_corpus import corpus, write_files
+from support.training_corpus import corpus, write_files
 
 pytestmark = pytest.mark.slow
 TINY = dict(max_steps=4, batch_size=8, max_length=48)

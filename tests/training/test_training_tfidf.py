@@ -14,7 +14,7 @@ from radlabel.training.registry import load_classifier
 from radlabel.training.config import TrainConfig
 from radlabel.training.crossval import cross_val_proba
 from radlabel.training.train import train_model
-from training_corpus import write_files
+from support.training_corpus import write_files
 
 
 def _app():
@@ -69,7 +69,7 @@ def test_cli_train_then_predict_writes_label_records(tmp_path):
 
 
 def test_cross_val_proba_is_out_of_fold():
-    from training_corpus import corpus
+    from support.training_corpus import corpus
 
     rows = corpus(60)
     texts = [r["text"] for r in rows]
@@ -84,7 +84,7 @@ def test_cross_val_proba_is_out_of_fold():
 
 
 def test_tokenizer_fertility_beats_base_on_domain_words(tmp_path):
-    from training_corpus import corpus
+    from support.training_corpus import corpus
 
     from radlabel.training.tokenizer import compare_fertility, train_bpe
 

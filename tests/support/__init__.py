@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (corpora, stores, paths); not tests themselves."""
