@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from radlabel.jsonl import read_jsonl
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SCORE = Path(__import__("os").environ.get("RADLABEL_SCORE", ROOT.parent / "shared" / "tools" / "score.py"))
@@ -72,7 +74,7 @@ def score(gold_path: Path, preds: dict, fmt: str, tmp: Path, tag: str) -> dict:
 def iu_set(name, args, tmp):
     from radlabel.ontology import Ontology
 
-    gold = [json.loads(l) for l in open(args.gold)]
+    gold = read_jsonl(args.gold)
     reports = [{"id": g["id"], "text": g["text"]} for g in gold]
     if name == "chest":
         curated, fmt = Ontology.load("chest_xray"), "labels"

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import dspy
 
+from radlabel.jsonl import read_jsonl
 from radlabel.ontology import ClassDef, Ontology
 
 ITEMS = Path(__file__).parent / "data" / "judge_items.jsonl"
@@ -33,7 +34,7 @@ TYPES = ("present", "negated", "hedged", "resolving", "historical")
 
 
 def load_items(path=ITEMS, limit_per_type: int | None = None) -> list[dict]:
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_jsonl(path)
     if limit_per_type:
         per = defaultdict(int)
         keep = []

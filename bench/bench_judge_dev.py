@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from radlabel.jsonl import read_jsonl
+
 SCORE = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "score.py"
 
 
@@ -60,7 +62,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     from radlabel.programs.labeler import Labeler
 
-    rows = [json.loads(line) for line in Path(args.gold).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_jsonl(args.gold)
     rows = rows[: args.n]
     wd = Path(args.workdir or tempfile.mkdtemp(prefix="judge_dev_"))
     wd.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ import resource
 import time
 from pathlib import Path
 
+from radlabel.jsonl import read_jsonl
 from radlabel.data import detect_format, iter_reports, load_reports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +81,7 @@ def timed_stream(path: Path, **kw) -> dict:
 def iu_agreement(iu_csv: Path, gold: Path) -> dict:
     """Does the openi-csv reading of the raw CSV match the gold builder's FINDINGS/IMPRESSION?"""
     ours = {r.id: r for r in load_reports(iu_csv)}
-    gold_rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line]
+    gold_rows = read_jsonl(gold)
     found = same = 0
     for g in gold_rows:
         r = ours.get(g["id"].removeprefix("iu-"))

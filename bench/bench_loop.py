@@ -20,11 +20,13 @@ import sys
 import time
 from pathlib import Path
 
+from radlabel.jsonl import read_jsonl
+
 CLI = [sys.executable, "-m", "radlabel.cli"]
 
 
 def read(path):
-    return [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    return read_jsonl(path)
 
 
 def write(path, rows):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from radlabel.jsonl import read_jsonl
 from radlabel.env import apply_offline_defaults
 
 apply_offline_defaults()
@@ -39,7 +40,7 @@ MESH = ROOT / "radlabel" / "resources" / "mesh_iu.yaml"
 
 
 def load_gold(path):
-    return [json.loads(line) for line in open(path) if line.strip()]
+    return read_jsonl(path)
 
 
 def recall_table(gold, onto, gold_sets, store, emb, ks=(1, 3, 5, 10), min_scores=(0.0, 0.4, 0.5)):
