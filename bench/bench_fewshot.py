@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,17 +49,7 @@ from radlabel.retrieval.store import open_store  # noqa: E402
 from radlabel.rules.mentions import find_mentions  # noqa: E402
 from radlabel.schema import Report  # noqa: E402
 
-SCORER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "score.py"
-
-
-def score(gold_rows: list[dict], pred_path: Path, scorer: Path) -> dict:
-    with tempfile.TemporaryDirectory() as td:
-        g = Path(td) / "gold.jsonl"
-        write_jsonl_atomic(g, gold_rows)
-        res = Path(td) / "res.json"
-        subprocess.run([sys.executable, str(scorer), "--gold", str(g), "--pred", str(pred_path),
-                        "--json", str(res)], check=True, capture_output=True)
-        return json.loads(res.read_text())
+from bench_labeling import SCORER, score  # noqa: E402  (one shared-scorer call for both benches)
 
 
 def index_gold(gold, ontology, store, emb) -> dict:
