@@ -46,13 +46,16 @@ class Labeler:
         demos: for "mentions": optional `radlabel.retrieval.SentenceDemos`; each judge call
             also shows the k most similar already-labelled sentences of its class (gold and
             reviewed first), from the Chroma reports collection.
+        override_at: with judge="all", the calibrated confidence the LM needs to overrule a
+            clear (unhedged) rule reading (default 0.8; `MentionLabeler`).
     """
 
     max_report_chars = MAX_REPORT_CHARS
 
     def __init__(self, classes=None, lm=None, *, strategy: str = "mentions", judge: str = "ambiguous",
                  retriever=None, program: str | Path | None = None, api_base: str | None = None,
-                 scorer: str = "likelihood", calibrate: bool = True, judge_cache=True, demos=None):
+                 scorer: str = "likelihood", calibrate: bool = True, judge_cache=True, demos=None,
+                 override_at: float = 0.8):
         self.ontology = classes if isinstance(classes, Ontology) else Ontology.load(classes)
         if strategy not in STRATEGIES:
             raise InputError(f"strategy must be one of {', '.join(STRATEGIES)}", field="strategy")
@@ -65,6 +68,7 @@ class Labeler:
         else:
             self.program = MentionLabeler(self.ontology, judge=judge, retriever=retriever,
                                           scorer=scorer, calibrate=calibrate, demo_retriever=demos,
+                                          override_at=override_at,
                                           cache=_open_cache(judge_cache) if judge != "none" else None)
         self.program_dir = None
         if program is not None:
@@ -111,6 +115,8 @@ class Labeler:
             info.update(scorer=self.program.scorer, calibrate=self.program.calibrate)
         if isinstance(self.program, MentionLabeler) and self.program.demo_retriever is not None:
             info.update(retrieved_demos=self.program.demo_retriever.identity())
+        if isinstance(self.program, MentionLabeler) and self.judge == "all":
+            info.update(override_at=self.program.override_at)
         blob = json.dumps(info, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

@@ -92,11 +92,18 @@ class MentionLabeler(dspy.Module):
             most similar already-labelled sentences of the class (gold/reviewed first) become
             demonstrations after the predictor's own, nearest the question; they are part of the
             cache key and of the calibration prompt.
+        override_at: under "all", where the rules read a mention clearly (no hedge) and the LM
+            answers otherwise, the LM's answer stands only if its calibrated confidence is at
+            least this (default 0.8; 0 lets the LM decide everything, as before; above 1 never).
+            Hedged mentions, embedding-only candidates and answers without a confidence (a
+            server without log-probabilities) are the LM's alone. On 120 IU dev reports every
+            disagreement of the 1.5B judge with a clear rule reading came below 0.8 and 40 of 42
+            were wrong (docs/benchmarks.md).
     """
 
     def __init__(self, ontology: Ontology, judge: str = "ambiguous", retriever=None,
                  retries: int = 1, scorer: str = "likelihood", calibrate: bool = True, cache=None,
-                 demo_retriever=None):
+                 demo_retriever=None, override_at: float = 0.8):
         super().__init__()
         if judge not in JUDGE_POLICIES:
             raise ValueError(f"judge must be one of {JUDGE_POLICIES}")
@@ -105,6 +112,7 @@ class MentionLabeler(dspy.Module):
         self.ontology, self.judge_policy, self.retriever, self.retries = ontology, judge, retriever, retries
         self.scorer, self.calibrate, self.cache = scorer, calibrate, cache
         self.demo_retriever = demo_retriever
+        self.override_at = float(override_at)
         self.judge = make_judge(ontology)
         self._priors: dict = {}
         self._no_logprobs: set[str] = set()
@@ -131,6 +139,8 @@ class MentionLabeler(dspy.Module):
                 if state == "not_mentioned":
                     labels[cls.name] = state
                     continue
+                if not retrieved_only and not is_ambiguous(ms):
+                    state = self._overrides(cls.name, state, combine_states([m.state for m in ms]))
             else:
                 state = combine_states([m.state for m in ms])
             labels[cls.name] = state
@@ -143,6 +153,13 @@ class MentionLabeler(dspy.Module):
                 evidence[normal.name] = ev
         return dspy.Prediction(states=labels, evidence=evidence, judged=judged,
                                confidence=dict(self.confidence), extra_usage=dict(self.usage))
+
+    def _overrides(self, cls_name: str, lm_state: str, rule_state: str) -> str:
+        """The state of a clearly read mention the LM also judged (``judge="all"``)."""
+        conf = self.confidence.get(cls_name)
+        if lm_state == rule_state or conf is None or conf >= self.override_at:
+            return lm_state
+        return rule_state
 
     def _needs_lm(self, ms: list[Mention]) -> bool:
         if self.judge_policy == "none":

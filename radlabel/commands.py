@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _labeler(ctx, classes, program, lm, api_base, strategy, judge, retrieve, store, allow_remote,
-             config, demos_k: int = 0):
+             config, demos_k: int = 0, override_at: float = 0.8):
     from radlabel.lm.config import load_config
     from radlabel.ontology import Ontology
     from radlabel.programs import Labeler
@@ -51,7 +51,7 @@ def _labeler(ctx, classes, program, lm, api_base, strategy, judge, retrieve, sto
     if program:
         return Labeler.load(program, lm=cfg, classes=ontology, retriever=retriever, demos=demos), cfg
     return Labeler(ontology, lm=cfg, strategy=strategy, judge=judge, retriever=retriever,
-                   demos=demos), cfg
+                   demos=demos, override_at=override_at), cfg
 
 
 def _check_program_flags(ctx, program, labeler, classes, strategy, judge) -> None:
@@ -93,6 +93,10 @@ def label(
     config: Optional[Path] = config_option(),
     strategy: str = typer.Option("mentions", help="mentions (LM judges mentioned classes) | full (one prompt)"),
     judge: str = typer.Option("ambiguous", help="which mentioned classes the LM judges: ambiguous | all | none"),
+    override_at: float = typer.Option(0.8, "--override-at", min=0.0, metavar="P",
+                                      help="with --judge all: the LM overrules a clear (unhedged) rule "
+                                           "reading only at this calibrated confidence or above "
+                                           "(0 = the LM decides every mention)"),
     retrieve: bool = typer.Option(False, "--retrieve", help="add candidate classes from the Chroma class index"),
     demos_k: int = typer.Option(0, "--demos", min=0, metavar="K",
                                 help="show the judge the K most similar already-labelled sentences "
@@ -124,7 +128,7 @@ def label(
     check_output_not_input(output, [input])
     reports = iter_reports(input, fmt=fmt, id_col=id_col, text_col=text_col)  # streamed
     labeler, cfg = _labeler(ctx, classes, program, lm, api_base, strategy, judge, retrieve, store,
-                            allow_remote, config, demos_k)
+                            allow_remote, config, demos_k, override_at)
     if max_report_chars is not None:
         labeler.max_report_chars = max_report_chars
     if labeler.uses_lm:

@@ -117,3 +117,38 @@ def test_retrieved_only_candidates_are_read_like_mentions(tmp_path):
     every = Labeler(ont, judge="all", retriever=retriever, lm=dummy([{"state": "uncertain"}] * 4))(asserted)
     assert every.meta.model_extra["judged"] == ["Hiatal Hernia"]
     assert every.labels["Hiatal Hernia"] == "uncertain"
+
+
+def _judge_answers(monkeypatch, state, conf):
+    """The judge answers `state` with calibrated confidence `conf` (None: no log-probabilities)."""
+    from radlabel.programs.modules import MentionLabeler
+
+    monkeypatch.setattr(MentionLabeler, "decide",
+                        lambda self, finding, sentences, options=(), label="", demos=(): (state, conf))
+
+
+@pytest.mark.parametrize("conf, override_at, expect", [
+    (0.60, 0.8, "absent"),      # unsure disagreement: the clear rule reading stands
+    (0.85, 0.8, "uncertain"),   # sure: the LM overrules it
+    (0.60, 0.0, "uncertain"),   # 0: the LM decides every mention (the old --judge all)
+    (None, 0.8, "uncertain"),   # no confidence (a server without log-probabilities): the LM's answer
+])
+def test_judge_all_overrules_a_clear_rule_reading_only_when_sure(monkeypatch, conf, override_at, expect):
+    _judge_answers(monkeypatch, "uncertain", conf)
+    rec = Labeler(judge="all", judge_cache=False, override_at=override_at,
+                  lm=dummy([]))("FINDINGS: No pleural effusion.", id="q")
+    assert rec.labels["Pleural Effusion"] == expect
+    assert rec.meta.model_extra["judged"] == ["Pleural Effusion"]
+
+
+def test_a_hedged_mention_is_the_lms_even_when_unsure(monkeypatch):
+    _judge_answers(monkeypatch, "present", 0.4)
+    rec = Labeler(judge="all", judge_cache=False, lm=dummy([]))("FINDINGS: Possible small pleural effusion.")
+    assert rec.labels["Pleural Effusion"] == "present"
+
+
+def test_override_threshold_is_part_of_the_program_identity():
+    a, b = Labeler(judge="all", override_at=0.8), Labeler(judge="all", override_at=0.5)
+    assert a.program_hash != b.program_hash
+    # the default policy's identity does not change (labels of earlier runs stay resumable)
+    assert Labeler(override_at=0.5).program_hash == Labeler().program_hash
