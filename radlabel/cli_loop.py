@@ -81,6 +81,9 @@ def loop(
     index_demos: bool = typer.Option(False, "--index-demos", help="add reviewed reports to the Chroma "
                                      "reports collection as judge demos (label --demos)"),
     store: Optional[Path] = chroma_option("Chroma folder for --index-demos (default OUTPUT/chroma)"),
+    demos: int = typer.Option(0, "--demos", min=0, metavar="K",
+                              help="from round 2 the judge sees the K most similar sentences reviewed in "
+                                   "earlier rounds (needs --index-demos; 0 = off)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bars while labelling"),
 ):
     """Rounds of label -> train -> analyze -> feedback -> recompile, with F1 per round."""
@@ -100,7 +103,7 @@ def loop(
                          review_store=str(review_store) if review_store else None, agree=agree,
                          eval_gold=str(eval_gold) if eval_gold else None, learn_synonyms=learn_synonyms,
                          compile_optimizer=compile_optimizer, compile_budget=compile_budget,
-                         index_demos=index_demos, store=str(store) if store else None)
+                         index_demos=index_demos, store=str(store) if store else None, demos=demos)
     except ValidationError as e:
         err = e.errors()[0]
         raise InputError(err["msg"], field=".".join(map(str, err["loc"]))) from None

@@ -31,6 +31,9 @@ from radlabel.labels import TRUSTED_SOURCES, label_line, load_gold, read_labels,
 from radlabel.ontology import Ontology
 from radlabel.programs.compile import compile_program
 from radlabel.programs.labeler import Labeler
+from radlabel.retrieval.embeddings import get_embedder
+from radlabel.retrieval.fewshot import SentenceDemos
+from radlabel.retrieval.store import open_store
 from radlabel.schema import LabelRecord, Report
 from radlabel.scores import f1_scores
 from radlabel.training.config import TrainConfig
@@ -62,6 +65,7 @@ class LoopConfig(BaseModel):
     compile_budget: str = "light"
     index_demos: bool = False
     store: str | None = None
+    demos: int = 0  # from round 2: K retrieved judge demos per call, from what --index-demos wrote
 
     model_config = {"extra": "forbid"}
 
@@ -115,6 +119,9 @@ class Loop:
             raise InputError(f"{len(leak)} evaluation id(s) are also in the reports or the oracle "
                              f"gold, e.g. {sorted(leak)[0]!r}: scoring must use unseen reports",
                              path=cfg.eval_gold, field="id")
+        if cfg.demos < 0 or (cfg.demos and not cfg.index_demos):
+            raise InputError("--demos K reads the judge demos the loop indexes: it needs --index-demos "
+                             "and K >= 0", field="demos")
         if cfg.oracle is None and cfg.review_store is None and cfg.agree is None:
             self.log("note: no --oracle, --review-db or --agree: rounds get no new corrections")
         self.positives_only = {"seed_gold": self.seed_gold.positives_only,
@@ -151,12 +158,19 @@ class Loop:
         learned = self.round_dir(k - 1) / "recompiled" / "classes.yaml" if k > 1 else None
         return Ontology.load(str(learned)) if learned is not None and learned.exists() else self.base_ontology
 
+    @property
+    def chroma_dir(self) -> str:
+        return self.cfg.store or str(self.out / "chroma")
+
     def labeler_for(self, k: int):
         program = self.round_dir(k - 1) / "recompiled" / "program" if k > 1 else None
         ontology = self.ontology_for(k)
+        # round k's judge sees the sentences reviewed and indexed in rounds 1..k-1
+        demos = (SentenceDemos(open_store(self.chroma_dir), get_embedder(), k=self.cfg.demos)
+                 if self.cfg.demos and k > 1 else None)
         if program is not None and (program / "program.json").exists():
-            return Labeler(ontology, lm=self.lm, judge=self.cfg.judge, program=program)
-        return Labeler(ontology, lm=self.lm, judge=self.cfg.judge)
+            return Labeler(ontology, lm=self.lm, judge=self.cfg.judge, program=program, demos=demos)
+        return Labeler(ontology, lm=self.lm, judge=self.cfg.judge, demos=demos)
 
     def trusted_before(self, k: int, labels: dict[str, LabelRecord]) -> dict[str, dict]:
         """Seed gold plus every report reviewed in rounds 1..k-1 (later reviews win)."""
@@ -267,8 +281,8 @@ class Loop:
                            fb.corrected_training_labels(labels, now_trusted, round=k))
         indexed = None
         if self.cfg.index_demos:
-            store = self.cfg.store or str(self.out / "chroma")
-            indexed = fb.index_demos(reviewed + agreed, self.texts, store, ontology=self.ontology_for(k))
+            indexed = fb.index_demos(reviewed + agreed, self.texts, self.chroma_dir,
+                                     ontology=self.ontology_for(k))
         changed = sum(len(r["meta"]["changed"]) for r in reviewed)
         return {"reviewed": len(reviewed), "labels_changed": changed,
                 "reports_with_changes": sum(1 for r in reviewed if r["meta"]["changed"]),

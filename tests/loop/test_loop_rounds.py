@@ -123,3 +123,23 @@ def test_corrections_recompile_the_lm_judge_for_the_next_round(files, tmp_path):
     manifest = json.loads((out / "round-1" / "recompiled" / "program" / "radlabel_program.json").read_text())
     assert manifest["optimizer"] == "labeled" and manifest["demos"] > 0
     assert r2["program"] != r1["program"]           # round 2 labelled with the recompiled judge
+
+
+def test_demos_need_the_loop_to_index_them(files, tmp_path):
+    with pytest.raises(InputError, match="--index-demos"):
+        Loop(config(files, 1, demos=2), tmp_path / "runs", log=lambda m: None)
+
+
+@pytest.mark.slow
+def test_later_rounds_judge_with_the_sentences_earlier_rounds_reviewed(files, tmp_path):
+    out = tmp_path / "runs"
+    run(config(files, 1, index_demos=True, demos=2), out)
+    loop = Loop(config(files, 2, index_demos=True, demos=2), out, progress=False, log=lambda m: None)
+    assert loop.labeler_for(1).program.demo_retriever is None      # nothing indexed before round 1
+    demos = loop.labeler_for(2).program.demo_retriever
+    assert demos is not None and demos.k == 2
+    reviewed = [json.loads(x) for x in open(out / "round-1" / "feedback" / "reviewed.jsonl")]
+    rec = next(r for r in reviewed if r.get("evidence"))
+    cls, sentence = next(iter(rec["evidence"].items()))
+    got = demos.retrieve(cls, sentence)
+    assert got and all(d.cls == cls for d in got) and got[0].trusted
