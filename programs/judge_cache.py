@@ -12,20 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sqlite3
 import threading
 from pathlib import Path
 
 from radlabel.env import cache_dir
+from radlabel.sections import normalise_sentences
 
 ENV = "RADLABEL_JUDGE_CACHE"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS judgments (key TEXT PRIMARY KEY, state TEXT NOT NULL, confidence REAL)"
-
-
-def normalise_sentences(text: str) -> str:
-    """Case and whitespace do not change what a sentence says."""
-    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def judgment_key(finding: str, sentences: str, program: str, model: str, options=(),

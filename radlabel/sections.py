@@ -41,6 +41,12 @@ class Sentence:
     text: str
 
 
+def normalise_sentences(text: str) -> str:
+    """Case and whitespace do not change what a sentence says (the judgment cache's key, the
+    demo retriever's de-duplication)."""
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
 def split_sections(text: str) -> list[Section]:
     """Sections in order of appearance; text without headers is one BODY section."""
     heads = list(_HEADER.finditer(text))

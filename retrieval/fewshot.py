@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from radlabel.labels import SOURCE_RANK, SOURCES, TRUSTED_SOURCES
+from radlabel.sections import normalise_sentences
 from radlabel.retrieval.store import REPORTS, VectorStore
 
 
@@ -38,10 +39,6 @@ class SentenceDemo:
     @property
     def trusted(self) -> bool:
         return self.source in TRUSTED_SOURCES
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 class SentenceDemos:
@@ -89,13 +86,13 @@ class SentenceDemos:
             return []
         where = {"$and": [{"kind": {"$eq": "sentence"}}, {"class": {"$eq": cls}}]}
         hits = self.collection.search([sentences], k=max(self.fetch, k), where=where)[0]
-        query = _norm(sentences)
+        query = normalise_sentences(sentences)
         best: dict[str, tuple[tuple, SentenceDemo]] = {}
         for h in hits:
             m = h.metadata
             if h.score < self.min_score or not self.eligible(m):
                 continue
-            key = _norm(h.document)
+            key = normalise_sentences(h.document)
             if key == query and m.get("source") not in TRUSTED_SOURCES:
                 continue
             d = SentenceDemo(cls, str(m.get("state")), h.document, str(m.get("source")),

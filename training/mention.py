@@ -38,6 +38,7 @@ from radlabel.rules.context import ContextRules
 from radlabel.rules.mentions import combine_states, find_mentions
 from radlabel.rules.normality import normal_state
 from radlabel.schema import STATES
+from radlabel.scores import f1_from_matrix
 from radlabel.training.base import Classifier
 
 WEIGHTS = "mention_weights.npz"
@@ -533,9 +534,7 @@ class MentionClassifier(Classifier):
             P = apply_calibration(raw, calib, classes)
             cuts = decision_cuts(P, Yrep, rep_w) if tune_cuts else [0.5] * len(classes)
             pred = P >= np.asarray(cuts)[None, :]
-            tp = int((pred & (Yrep == 1)).sum())
-            f1 = 2 * tp / max(2 * tp + int((pred & (Yrep == 0)).sum()) + int((~pred & (Yrep == 1)).sum()), 1)
-            return calib, cuts, f1
+            return calib, cuts, f1_from_matrix(Yrep == 1, pred).micro_f1
 
         # out-of-fold raw report scores -> per-class isotonic calibration (and decision cuts);
         # with several gold weights, the one whose out-of-fold micro-F1 against the training
