@@ -14,7 +14,8 @@ labelling before and after is the rule stage (`--judge none`), so the difference
 vocabulary alone. Nothing of the IU text is written inside the repository (work dir: --output).
 
 Usage: python bench/bench_expand.py --sets chest,mesh,headct [--lm embedded] [--top-k 6]
-       [--no-variants] [--no-normal] [--n-synth 300] [--output /tmp/bench_expand]
+       [--no-variants] [--no-normal] [--no-abnormal] [--judge choice|yesno] [--n-synth 300]
+       [--output /tmp/bench_expand]
 """
 from __future__ import annotations
 
@@ -115,6 +116,9 @@ def main():
     ap.add_argument("--max-normal", type=int, default=3)
     ap.add_argument("--no-variants", action="store_true")
     ap.add_argument("--no-normal", action="store_true")
+    ap.add_argument("--no-abnormal", action="store_true", help="skip step (e), abnormality words")
+    ap.add_argument("--max-abnormal", type=int, default=40)
+    ap.add_argument("--judge", choices=["choice", "yesno"], default="choice")
     ap.add_argument("--n-synth", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-o", "--output", dest="out", default="/tmp/bench_expand")
@@ -127,7 +131,8 @@ def main():
     tmp = Path(tempfile.mkdtemp())
     settings = ExpandSettings(top_k=args.top_k, max_variants=args.max_variants,
                               max_normal=args.max_normal, variants=not args.no_variants,
-                              normal=not args.no_normal)
+                              normal=not args.no_normal, abnormal=not args.no_abnormal,
+                              max_abnormal=args.max_abnormal, judge=args.judge)
     rows = []
     for name in args.sets.split(","):
         curated, names, corpus, reports, gp, fmt = (headct_set(args, tmp) if name == "headct"

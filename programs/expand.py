@@ -15,21 +15,39 @@ the other wordings the user's own reports use, and writes them into an ordinary 
     definition when the name never occurs), and by frequency. Phrases that already contain the
     class's vocabulary or another class's are skipped, and so is a single word that only
     modifies the class name ("intracranial" of "Intracranial Hemorrhage") or belongs to another
-    class's name; the top ``top_k`` go to the LM.
-(b) **judge in context**: the LM reads one corpus sentence holding the phrase and answers
-    "in this sentence, does <phrase> name <class>?" yes/no. With a likelihood-capable LM
-    (the embedded model, servers with logprobs) this is one forward pass scored by
-    ``programs.likelihood.score_options`` with content-free calibration; otherwise a
-    ``dspy.Predict`` with a ``Literal["yes", "no"]`` output.
+    class's name. So are modifiers (a word nearly always followed by another content word:
+    "focal", "acute"; a phrase that ends in one: "heart size mildly"), words mostly found in
+    normal-worded sentences (where reports name anatomy: "heart", "ventricles") and
+    de-identification masks ("XXXX"). Other forms of a word of the name (same stem:
+    "atelectatic" for Atelectasis) are judged first, phrases the class's own definition uses get
+    a bonus; the top ``top_k`` go to the LM. A phrase the LM accepts for several classes stays
+    with the class it was surest of. A phrase that the reports affirming it keep denying the class
+    beside ("low lung volumes" where the same reports say "no consolidation": at least
+    ``max_contradiction`` of them) is dropped before the LM sees it.
+(b) **judge in context**: the LM reads one corpus sentence holding the phrase and chooses what
+    the phrase describes there: A) the class (or a kind of it), B) a different abnormality,
+    C) a body part or location, D) a normal state or the examination. The phrase is kept when A
+    wins. With a likelihood-capable LM (the embedded model, servers with logprobs) this is one
+    forward pass scored by ``programs.likelihood.score_options``; otherwise a ``dspy.Predict``
+    with a ``Literal["A", "B", "C", "D"]`` output. (``judge="yesno"``, the first version, asked
+    "does <phrase> name <class>?" and calibrated P(yes): the embedded 1.5B says yes to nearly
+    everything, organs included; made to choose, it tells them apart.)
 (c) **propose variants**: the LM lists abbreviations and lexical variants of the class name; only
     those that occur in the corpus (as phrases, through the same matcher the labeller uses) are
     judged like (b) and kept.
 (d) **normal phrases**: short, frequent sentences with a generic normality word ("normal",
     "unremarkable", "clear", ...) that mention no class, ranked by embedding similarity, are put
     to the LM: "does this sentence state that there is no <class>?" yes/no.
+(e) **abnormality words** (ontologies with a normal class): a names-only file says nothing
+    about the abnormalities outside its class list, so "degenerative change of the spine"
+    would leave the report normal. Words of affirmed, non-normal finding sentences that the
+    ontology's vocabulary does not yet explain (``OntologyExpander.abnormal_candidates``) are put
+    to the LM as a choice (abnormality / body part / normal state / the examination, with
+    content-free calibration); the winners become ``abnormal_term`` entries of the normal class.
 
-Cost is bounded: at most ``top_k + max_variants`` yes/no scorings, one short generation and
-``max_normal`` scorings per class, whatever the corpus size. Every LM answer is appended to a
+Cost is bounded: at most ``top_k + max_variants`` choice scorings, one short generation and
+``max_normal`` scorings per class, plus ``max_abnormal`` for the ontology, whatever the corpus
+size. Every LM answer is appended to a
 cache file next to the output (``EXPANDED.yaml.cache.jsonl``) as soon as it is known, keyed by the
 model and the exact prompt, so an interrupted run resumes where it stopped and a rerun is free.
 Temperature 0 and sorted candidate lists make the run deterministic.
@@ -55,6 +73,8 @@ from radlabel.lm.factory import make_lm
 from radlabel.ontology import ClassDef, LearnedPhrase, Ontology, check_phrase, phrase_pattern
 from radlabel.programs.likelihood import calibrate, score_options
 from radlabel.retrieval.embeddings import get_embedder
+from radlabel.rules.context import ContextRules
+from radlabel.rules.normality import abnormal_pattern, uninformative_words
 from radlabel.sections import report_sentences
 
 # Generic English: function words and negation/hedge cues a mined phrase may not start or end
@@ -80,6 +100,7 @@ _NORMAL_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, NORMAL_WORDS)) + r")\
 TOKEN = r"(?u)\b[a-z][a-z0-9]*(?:[-'/][a-z0-9]+)*\b"
 CACHE_SUFFIX = ".cache.jsonl"
 YES_NO = ("yes", "no")
+CHOICES = ("A", "B", "C", "D")  # the choice questions' options, A = the answer that accepts
 VARIANT_TOKENS = 64  # the variants answer is a short comma-separated list
 
 
@@ -91,10 +112,14 @@ class ExpandSettings:
     max_n: int = 4            # longest n-gram mined
     min_count: int = 2        # reports a phrase must occur in
     min_similarity: float = 0.3  # embedding similarity floor for a mined candidate
-    accept: float = 0.5       # calibrated P(yes) needed to accept
+    accept: float = 0.5       # calibrated P(yes) needed to accept (judge="yesno")
+    judge: str = "choice"     # "choice": A/B/C/D question, A must win; "yesno": P(yes) >= accept
     variants: bool = True     # step (c)
     normal: bool = True       # step (d)
+    abnormal: bool = True     # step (e): abnormality words for the normal class
+    max_abnormal: int = 40    # abnormality-word candidates judged
     max_pool: int = 20000     # most frequent n-grams embedded
+    max_contradiction: float = 0.3  # share of the reports affirming a phrase that deny the class
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -120,7 +145,8 @@ class ExpandSummary:
         return {"lm_calls": self.lm_calls, "cached_calls": self.cached_calls, "tokens": self.tokens,
                 "minutes": self.minutes, "reports": self.reports, "sentences": self.sentences,
                 "candidates": self.candidates, "added": self.added,
-                "phrases_added": sum(sum(v.values()) for v in self.added.values()),
+                "phrases_added": sum(n for v in self.added.values() for k, n in v.items()
+                                     if k not in ("dropped_to_other_class", "contradicted")),
                 "rejected_not_in_corpus": self.rejected_not_in_corpus}
 
 
@@ -271,6 +297,60 @@ class _Asker:
             p = calibrate(p, prior)
         return float(p["yes"])
 
+    def choice(self, prompt: str, prior: dict | None = None) -> dict[str, float]:
+        """Probabilities of the options A-D (calibrated by ``prior`` when given)."""
+        key = self._key("choice", prompt)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.summary.cached_calls += 1
+            p = hit
+        else:
+            p = self._scored_choice(prompt)
+            if p is None:
+                letter = self._generate_choice(prompt)
+                p = {k: 1.0 if k == letter else 0.0 for k in CHOICES}
+            self.cache.put(key, p)
+        return calibrate(p, prior) if prior and set(p) == set(CHOICES) else dict(p)
+
+    def choice_prior(self, make_prompt) -> dict | None:
+        """Content-free prior over A-D for this prompt shape."""
+        key = self._key("choice-prior", make_prompt("N/A"))
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.summary.cached_calls += 1
+            return hit or None
+        acc = None
+        for x in ("N/A", "", "[MASK]"):
+            p = self._scored_choice(make_prompt(x))
+            if p is None:
+                break
+            acc = p if acc is None else {k: acc[k] + p[k] for k in acc}
+        prior = {k: v / 3 for k, v in acc.items()} if acc and self._likelihood else {}
+        self.cache.put(key, prior)
+        return prior or None
+
+    def _scored_choice(self, prompt: str) -> dict | None:
+        if self._likelihood is False:
+            return None
+        p = score_options(self.lm, prompt, list(CHOICES))
+        self._likelihood = p is not None
+        if p is not None:
+            self._count(getattr(self._engine(), "last_prompt_tokens", 0) or len(prompt) // 4)
+        return p
+
+    def _generate_choice(self, prompt: str) -> str:
+        import dspy
+
+        class Choose(dspy.Signature):
+            """Answer the question about a radiology report sentence with one letter."""
+
+            question: str = dspy.InputField()
+            answer: Literal["A", "B", "C", "D"] = dspy.OutputField()
+
+        out = self._predict(dspy.Predict(Choose), question=prompt)
+        letter = str(getattr(out, "answer", "") or "").strip().upper()[:1]
+        return letter if letter in CHOICES else "D"
+
     def _generate_yes_no(self, prompt: str) -> bool:
         import dspy
 
@@ -339,6 +419,37 @@ def names_prompt(cls: ClassDef, sentence: str, phrase: str) -> str:
             "a location)? Answer yes or no.")
 
 
+def choice_prompt(cls: ClassDef, sentence: str, phrase: str) -> str:
+    """Step (b) as a choice among kinds of word: a small LM says "yes" to almost any yes/no
+    question, but it tells a finding from an organ or a normal statement when it must choose."""
+    return ("You check the vocabulary of a radiology labelling system.\n"
+            f"Finding: {cls.name}. Definition: {cls.definition}\n"
+            f'Report sentence: "{sentence}"\n'
+            f'What does the phrase "{phrase}" describe in this sentence?\n'
+            f"A) {cls.name}, or a kind of it\n"
+            "B) a different abnormality\n"
+            "C) a body part, organ or location\n"
+            "D) a normal state, the examination or a comparison\n"
+            "Answer with one letter.")
+
+
+def abnormal_prompt(sentence: str, word: str) -> str:
+    """Step (e): is this word, in this sentence, an abnormality (for the normal class)?"""
+    return ("You check the vocabulary of a radiology labelling system.\n"
+            f'Report sentence: "{sentence}"\n'
+            f'What does the word "{word}" describe in this sentence?\n'
+            "A) an abnormality: a disease, lesion, abnormal shape, size or position, a surgery "
+            "or a device\n"
+            "B) a body part, organ or location\n"
+            "C) a normal state\n"
+            "D) the examination, its technique, or a comparison\n"
+            "Answer with one letter.")
+
+
+def _wins(p: dict[str, float], option: str = "A") -> bool:
+    return p.get(option, 0.0) > max(v for k, v in p.items() if k != option)
+
+
 def normal_prompt(cls: ClassDef, sentence: str) -> str:
     return ("You check the vocabulary of a radiology labelling system.\n"
             f"Finding: {cls.name}. Definition: {cls.definition}\n"
@@ -392,6 +503,23 @@ class OntologyExpander:
         C = (self.P.T @ X).tocsr().astype(np.float64)
         self.C = _l2_rows(C.multiply(self.idf).tocsr())
         self._vecs = None
+        # how each phrase is used: as a modifier (a single word mostly followed by another
+        # content word: "focal", "acute") and in normal-worded sentences (anatomy: "heart",
+        # "lungs" are where reports say what is normal)
+        rules = self._rules = ContextRules.default()
+        self._denied: dict[str, set[str]] = {}
+        normal_rows = np.array([bool(rules.states_normality(x)) for x in self.corpus.sentences])
+        normal_w = weights * normal_rows
+        self.normal_share = (np.asarray(self.P.T @ normal_w).ravel() / np.maximum(self.freq, 1))
+        follow = Counter()  # over every bigram, however rare
+        for j, p in enumerate(vocab):
+            w = p.split()
+            if len(w) == 2 and w[1] not in FUNCTION_WORDS:
+                follow[w[0]] += freq[j]
+        unigram = {p: f for p, f in zip(self.phrases, self.freq) if " " not in p}
+        self._word_follow = {w: follow[w] / max(unigram[w], 1) for w in follow if w in unigram}
+        self.follow_share = np.array([self._word_follow.get(p.split()[-1], 0.0)
+                                      for p in self.phrases])  # of the phrase's last word
 
     @property
     def vecs(self) -> np.ndarray:
@@ -435,22 +563,143 @@ class OntologyExpander:
         ctx = self._context_similarity(cls, own)
         fr = np.log1p(self.freq) / math.log1p(max(self.freq.max(), 1))
         score = 0.6 * emb + 0.3 * ctx + 0.1 * fr
+        forms = self.name_forms(cls)
+        for j in forms:
+            score[j] += 1.0  # another form of a word of the name: judged first
+        in_definition = self.definition_phrases(cls)
+        for j in in_definition:
+            score[j] += 0.3  # the user's own definition uses it
         out: list[tuple[str, float]] = []
         for j in np.argsort(-score, kind="stable"):
             if len(out) >= k or score[j] <= 0:
                 break
             p = self.phrases[j]
-            if emb[j] < self.settings.min_similarity:
+            if emb[j] < self.settings.min_similarity and j not in forms:
                 continue
             if self._matches(own, p) or any(self._matches(pat, p) for n, pat in pats.items()
                                             if n != cls.name):
                 continue  # already this class's vocabulary, or another class's
             if self._modifier_only(cls, p):
                 continue
+            if j not in forms and (self.follow_share[j] >= 0.5 or self.normal_share[j] >= 0.5):
+                continue  # a modifier ("focal"), a phrase cut before its head ("heart size
+                # mildly"), or where reports say what is normal ("heart")
+            if any(len(set(w)) == 1 and len(w) > 2 for w in p.split()):
+                continue  # a de-identification mask ("xxxx")
             if any(re.search(phrase_pattern(q), p) or re.search(phrase_pattern(p), q)
                    for q, _ in out):
                 continue  # "left pleural thickening" after "pleural thickening"
             out.append((p, float(score[j])))
+        return out
+
+    def contradiction(self, cls: ClassDef, phrase: str) -> tuple[float, int]:
+        """(share, n): of the n reports that affirm ``phrase`` (ConText: no negation, hedge or
+        hypothetical at the match), the share that also deny the class in its own words ("no
+        consolidation"). A phrase the same reports keep affirming while denying the class
+        ("low lung volumes ... no focal consolidation") is no name of it."""
+        rules = self._rules
+        if cls.name not in self._denied:
+            own = self.ontology.synonym_patterns.get(cls.name)
+            denied: set[str] = set()
+            if own is not None:
+                for i, sent in enumerate(self.corpus.sentences):
+                    if any(rules.state(sent, m.start(), m.end())[0] == "absent"
+                           for m in own.finditer(sent)):
+                        denied.update(self.corpus.reports_of[i])
+            self._denied[cls.name] = denied
+        denied = self._denied[cls.name]
+        pat = re.compile(phrase_pattern(phrase), re.IGNORECASE)
+        affirmed: set[str] = set()
+        for i, sent in enumerate(self.corpus.sentences):
+            if any(rules.state(sent, m.start(), m.end())[0] == "present"
+                   for m in pat.finditer(sent)):
+                affirmed.update(self.corpus.reports_of[i])
+        if not affirmed:
+            return 0.0, 0
+        return len(affirmed & denied) / len(affirmed), len(affirmed)
+
+    def contradicts(self, cls: ClassDef, phrase: str) -> bool:
+        share, n = self.contradiction(cls, phrase)
+        return n >= self.settings.min_count + 1 and share >= self.settings.max_contradiction
+
+    @property
+    def _index(self) -> dict[str, int]:
+        if not hasattr(self, "_phrase_index"):
+            self._phrase_index = {p: j for j, p in enumerate(self.phrases)}
+        return self._phrase_index
+
+    def name_forms(self, cls: ClassDef) -> set[int]:
+        """Mined single words that are other forms of a word of the class name: the same stem
+        (a shared prefix of at least five letters and all but the last three of the name word),
+        e.g. an adjective or a Greek/Latin plural ("atelectatic", "emphysematous")."""
+        out = set()
+        for w in re.findall(r"[a-z]+", cls.name.lower()):
+            if len(w) < 5:
+                continue
+            need = max(5, len(w) - 3)
+            for p, j in self._index.items():
+                if " " not in p and p != w and len(p) >= need and p[:need] == w[:need]:
+                    out.add(j)
+        return out
+
+    def definition_phrases(self, cls: ClassDef) -> set[int]:
+        """Mined phrases (1-3 words) that the class's own definition uses (the last word
+        singular or plural: "pacemaker" for "... or pacemakers")."""
+        words = re.findall(TOKEN, cls.definition.lower())
+        out = set()
+        for n in (1, 2, 3):
+            for i in range(len(words) - n + 1):
+                head, last = words[i:i + n - 1], words[i + n - 1]
+                forms = {last, last[:-1] if last.endswith("s") else last,
+                         last[:-2] if last.endswith("es") else last,
+                         last[:-3] + "y" if last.endswith("ies") else last}
+                for f in forms:
+                    j = self._index.get(" ".join([*head, f]))
+                    if j is not None:
+                        out.add(j)
+        return out
+
+    def abnormal_candidates(self, ontology: Ontology, k: int,
+                            rules: ContextRules | None = None) -> list[tuple[str, str, int, str | None]]:
+        """Step (e): words that make finding sentences state an abnormality no class names.
+
+        A sentence is *unexplained* when it is affirmed (no negation, hedge or hypothetical cue),
+        has no normal wording (the generic cue file) and no word of the ontology's current
+        "states an abnormality" vocabulary (``radlabel.rules.normality``). Without more vocabulary
+        such a sentence lets the normal class be present. Its content words are ranked by
+        ``A * A / (A + N)``: A the reports where the word is in an unexplained sentence, N those
+        where it is in a normal or negated one (anatomy is in both). Returns (word, example
+        sentence, A, example report id), best first."""
+        rules = rules or ContextRules.default()
+        pat = abnormal_pattern(ontology, rules)
+        skip = uninformative_words(ontology, rules) | FUNCTION_WORDS | NEGATION_WORDS
+        affirmed: Counter = Counter()
+        other: Counter = Counter()
+        example: dict[str, int] = {}
+        for i, sent in enumerate(self.corpus.sentences):
+            n = len(self.corpus.reports_of[i])
+            words = {w for w in re.findall(r"[a-z][a-z-]*[a-z]", sent.lower())
+                     if len(w) > 3 and w not in skip and len(set(w)) > 1}  # "xxxx": a mask
+            if not words:
+                continue
+            if rules.states_normality(sent) or rules.sentence_state(sent)[0] != "present":
+                other.update({w: n for w in words})
+                continue
+            if pat is not None and pat.search(sent):
+                continue
+            affirmed.update({w: n for w in words})
+            for w in words:
+                j = example.get(w)
+                if j is None or (-len(self.corpus.reports_of[i]), len(sent)) < (
+                        -len(self.corpus.reports_of[j]), len(self.corpus.sentences[j])):
+                    example[w] = i
+        scored = sorted((w for w in affirmed if affirmed[w] >= self.settings.min_count),
+                        key=lambda w: (-affirmed[w] ** 2 / (affirmed[w] + other[w]), w))
+        out = []
+        for w in scored[:k]:
+            i = example[w]
+            ids = self.corpus.reports_of[i]
+            out.append((w, self.corpus.sentences[i], affirmed[w], min(ids, key=_id_key)))
         return out
 
     def _modifier_only(self, cls: ClassDef, phrase: str) -> bool:
@@ -564,6 +813,7 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
 
     name_prior = normal_prior = None
     new_classes = []
+    claims: dict[str, list[tuple[float, str]]] = {}  # accepted synonym -> (P(accept), class)
     bar = _progress(onto.classes, progress)
     for cls in bar:
         if cls.is_normal:
@@ -571,19 +821,32 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
             continue
         if hasattr(bar, "set_postfix_str"):
             bar.set_postfix_str(cls.name[:30])
-        if name_prior is None:
+        if name_prior is None and s.judge == "yesno":
             name_prior = asker.prior(lambda x: names_prompt(cls, x, x)) or {}
         learned = list(cls.learned)
         have = {lp.phrase.lower() for lp in learned} | {p.lower() for p in cls.match_phrases}
         added = Counter()
 
         def judge(phrase: str, sentence: str) -> bool:
-            return asker.yes(names_prompt(cls, sentence, phrase), name_prior) >= s.accept
+            if s.judge == "yesno":
+                p = asker.yes(names_prompt(cls, sentence, phrase), name_prior)
+                ok = p >= s.accept
+            else:
+                # uncalibrated: option A names this class, so a content-free prior would also
+                # divide out the class's own plausibility
+                probs = asker.choice(choice_prompt(cls, sentence, phrase))
+                p, ok = probs.get("A", 0.0), _wins(probs)
+            if ok:
+                claims.setdefault(phrase.lower(), []).append((p, cls.name))
+            return ok
 
         # (a) + (b): mined candidates judged in context
         for phrase, _score in ex.candidates(cls):
             sentence, count, example = ex.example_sentence(phrase)
             if not count or phrase.lower() in have:
+                continue
+            if ex.contradicts(cls, phrase):
+                added["contradicted"] += 1
                 continue
             if judge(phrase, sentence):
                 learned.append(LearnedPhrase(phrase=phrase, kind="synonym", source="lm",
@@ -608,6 +871,9 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
                     continue
                 if any(pat.search(v) for n, pat in onto.synonym_patterns.items() if n != cls.name):
                     continue  # another class's word
+                if ex.contradicts(cls, v):
+                    added["contradicted"] += 1
+                    continue
                 judged += 1
                 if judge(v, sentence):
                     learned.append(LearnedPhrase(phrase=v, kind="synonym", source="lm",
@@ -632,8 +898,42 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
         summary.added[cls.name] = dict(added)
         new_classes.append(cls.model_copy(update={"learned": learned}))
 
+    # a phrase accepted for several classes ("pleural fluid": effusion, pneumothorax, edema)
+    # names the one the LM was surest of
+    owner = {ph: max(c)[1] for ph, c in claims.items() if len(c) > 1}
+    if owner:
+        new_classes = [c.model_copy(update={"learned": [
+            lp for lp in c.learned if lp.kind != "synonym" or owner.get(lp.phrase.lower(), c.name) == c.name]})
+            for c in new_classes]
+        for ph, name in owner.items():
+            for _, other in claims[ph]:
+                if other != name:
+                    summary.added.setdefault(other, {})
+                    summary.added[other]["dropped_to_other_class"] = \
+                        summary.added[other].get("dropped_to_other_class", 0) + 1
     expanded = Ontology(new_classes, source=str(output) if output else "<expanded>",
                         vocabulary=onto.vocabulary)
+    # (e): words that state an abnormality no class names (the normal class must not hold)
+    normal = expanded.normal_class
+    if s.abnormal and s.max_abnormal > 0 and normal is not None:
+        prior = asker.choice_prior(lambda x: abnormal_prompt(x, x))
+        learned = list(normal.learned)
+        have = {lp.phrase.lower() for lp in learned}
+        n_added = 0
+        cands = ex.abnormal_candidates(expanded, s.max_abnormal)
+        for word, sentence, count, example in _progress(cands, progress, "abnormality words",
+                                                        "word"):
+            if word in have:
+                continue
+            if _wins(asker.choice(abnormal_prompt(sentence, word), prior)):
+                learned.append(LearnedPhrase(phrase=word, kind="abnormal_term", source="lm",
+                                             count=count, example_id=example))
+                have.add(word)
+                n_added += 1
+        summary.added[normal.name] = {"abnormal_terms": n_added}
+        expanded = Ontology([normal.model_copy(update={"learned": learned}) if c is normal else c
+                             for c in expanded.classes], source=expanded.source,
+                            vocabulary=onto.vocabulary)
     # the result must load as a class file (duplicate names, empty phrases: one clear error)
     expanded = Ontology.from_yaml(expanded.to_yaml(), source=str(output or "<expanded>"))
     summary.seconds = time.perf_counter() - t0
@@ -661,9 +961,9 @@ def _resolve_lm(lm):
     return make_lm(cfg)
 
 
-def _progress(items, enabled: bool):
+def _progress(items, enabled: bool, desc: str = "expanding classes", unit: str = "class"):
     if not enabled:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc="expanding classes", unit="class")
+    return tqdm(items, desc=desc, unit=unit)

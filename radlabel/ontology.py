@@ -20,7 +20,9 @@ them and the file still round-trips::
     - {phrase: ptx, kind: synonym, source: lm, count: 12, example_id: r-0031}
     - {phrase: no pneumothorax is seen, kind: normal_phrase, source: lm, count: 4, example_id: r-7}
 
-``kind`` is ``synonym`` (names the class) or ``normal_phrase`` (asserts it is absent); ``source``
+``kind`` is ``synonym`` (names the class), ``normal_phrase`` (asserts it is absent) or, on the
+normal class only, ``abnormal_term`` (a word that, affirmed in a finding sentence, states some
+abnormality no class names, so the report is not normal; ``*`` is any letters); ``source``
 says who proposed it (``lm``: accepted by the LM in context; ``corpus``: mined and kept without an
 LM; ``user``), ``count`` is the number of corpus reports containing it and ``example_id`` one of
 them. Learned phrases are matched like the user's own: learned synonyms are added to the class's
@@ -39,7 +41,8 @@ from pathlib import Path
 import yaml
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
+from pydantic import (BaseModel, BeforeValidator, Field, ValidationError, field_validator,
+                      model_validator)
 
 from radlabel.errors import InputError
 
@@ -56,7 +59,7 @@ def check_phrase(v) -> str:
 
 
 Phrase = Annotated[str, BeforeValidator(check_phrase)]
-LEARNED_KINDS = ("synonym", "normal_phrase")
+LEARNED_KINDS = ("synonym", "normal_phrase", "abnormal_term")
 
 
 class LearnedPhrase(BaseModel):
@@ -112,6 +115,17 @@ class ClassDef(BaseModel):
     @property
     def learned_normal_phrases(self) -> list[str]:
         return [lp.phrase for lp in self.learned if lp.kind == "normal_phrase"]
+
+    @model_validator(mode="after")
+    def _abnormal_terms_on_normal_class(self):
+        if self.role != "normal" and any(lp.kind == "abnormal_term" for lp in self.learned):
+            raise ValueError("learned abnormal_term entries belong to the normal class "
+                             "(role: normal) only")
+        return self
+
+    @property
+    def learned_abnormal_terms(self) -> list[str]:
+        return [lp.phrase for lp in self.learned if lp.kind == "abnormal_term"]
 
     @property
     def match_phrases(self) -> list[str]:

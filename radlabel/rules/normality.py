@@ -5,7 +5,8 @@ of the findings/impression states some other abnormality. What "states an abnorm
 the ontology's own vocabulary: its ``vocabulary.abnormal_terms`` when the class file lists them
 (the bundled chest set does: degenerative change, a tortuous aorta, ...), otherwise the content
 words of its classes' names and synonyms (learned ones too; definitions name anatomy, which is
-no abnormality). Negation and normal wording come from the
+no abnormality), plus the ``abnormal_term`` words `radlabel classes expand` learned for the normal
+class. Negation and normal wording come from the
 generic cue file. Nothing here knows a modality.
 """
 from __future__ import annotations
@@ -62,6 +63,8 @@ def abnormal_pattern(ontology: Ontology, rules: ContextRules | None = None) -> r
     """The compiled "states an abnormality" vocabulary of an ontology (None: it has no words)."""
     rules = rules or ContextRules.default()
     terms = ontology.vocabulary.abnormal_terms or _derived_terms(ontology, rules)
+    learned = [t for c in ontology.classes for t in c.learned_abnormal_terms]  # classes expand
+    terms = list(dict.fromkeys([*terms, *learned]))
     return _abnormal_re(ontology.hash, tuple(terms))
 
 

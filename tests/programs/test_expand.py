@@ -76,8 +76,8 @@ def test_lm_variants_absent_from_corpus_are_dropped_and_provenance_round_trips(t
 
     onto = Ontology.from_yaml(CLASSES)
     # Hydrocephalus: variants, then a yes for the one found; Subdural Hematoma: variants, yes.
-    lm = DummyLM([{"variants": "ventriculomegaly, zorbomegaly, VMG"}, {"answer": "yes"},
-                  {"variants": "SDH, subdural zorbation"}, {"answer": "yes"}])
+    lm = DummyLM([{"variants": "ventriculomegaly, zorbomegaly, VMG"}, {"answer": "A"},
+                  {"variants": "SDH, subdural zorbation"}, {"answer": "A"}])
     settings = ExpandSettings(top_k=0, normal=False, max_variants=3)
     out = tmp_path / "expanded.yaml"
     expanded, summary = expand_ontology(onto, REPORTS, lm=lm, output=out, settings=settings,
@@ -110,7 +110,7 @@ def test_lm_rejection_adds_nothing(tmp_path):
     from radlabel.programs.expand import ExpandSettings, expand_ontology
 
     onto = Ontology.from_yaml(CLASSES)
-    lm = DummyLM([{"variants": "ventriculomegaly"}, {"answer": "no"}, {"variants": "none"}])
+    lm = DummyLM([{"variants": "ventriculomegaly"}, {"answer": "C"}, {"variants": "none"}])
     expanded, summary = expand_ontology(onto, REPORTS, lm=lm, output=tmp_path / "e.yaml",
                                         settings=ExpandSettings(top_k=0, normal=False),
                                         progress=False)
@@ -184,3 +184,169 @@ def test_modifier_words_of_a_class_name_are_no_candidates():
     assert "subdural" in ex.phrases
     assert ex._modifier_only(sdh, "subdural") and not ex._modifier_only(sdh, "sdh")
     assert not ex._modifier_only(sdh, "hematoma")  # the head of the name is a fine candidate
+
+
+NORMAL_CLASSES = """classes:
+  - name: Hemorrhage
+    definition: Blood in the brain.
+  - name: No Finding
+    definition: Nothing abnormal.
+    role: normal
+"""
+
+NORMAL_REPORTS = [
+    {"id": "n1", "text": "FINDINGS: Mild degenerative change of the cervical spine. No hemorrhage."},
+    {"id": "n2", "text": "FINDINGS: Mild degenerative change of the cervical spine."},
+    {"id": "n3", "text": "FINDINGS: The cervical spine is normal. No hemorrhage."},
+    {"id": "n4", "text": "FINDINGS: The cervical spine is normal. Hemorrhagic focus in the left frontal lobe."},
+    {"id": "n5", "text": "FINDINGS: Hemorrhagic contusion. The ventricles are normal."},
+]
+
+
+def test_abnormality_words_rank_above_anatomy_and_skip_what_is_explained():
+    """Step (e) without the LM: "degenerative" is in affirmed sentences only, "spine" and
+    "cervical" also in normal ones; words of negated or normal sentences are no candidates."""
+    from radlabel.programs.expand import Corpus, OntologyExpander
+
+    onto = Ontology.from_yaml(NORMAL_CLASSES)
+    ex = OntologyExpander(onto, Corpus.from_reports(NORMAL_REPORTS))
+    cands = ex.abnormal_candidates(onto, 10)
+    words = [w for w, *_ in cands]
+    assert words[0] == "degenerative"
+    assert set(words) <= {"degenerative", "change", "cervical", "spine", "mild",
+                          "hemorrhagic", "focus", "left", "frontal", "lobe", "contusion"}
+    assert "ventricles" not in words  # only in a normal sentence
+    w, sentence, count, example = cands[0]
+    assert (count, example) == (2, "n1") and "degenerative" in sentence.lower()
+
+
+def test_name_forms_are_judged_first():
+    """Another form of a word of the name ("hemorrhagic") is a candidate even when its
+    embedding is far from the class description."""
+    from radlabel.programs.expand import Corpus, ExpandSettings, OntologyExpander
+
+    onto = Ontology.from_yaml(NORMAL_CLASSES)
+    ex = OntologyExpander(onto, Corpus.from_reports(NORMAL_REPORTS),
+                          settings=ExpandSettings(min_similarity=0.99))
+    hem = onto.by_name["Hemorrhage"]
+    assert {ex.phrases[j] for j in ex.name_forms(hem)} == {"hemorrhagic"}
+    assert ex.candidates(hem, k=1)[0][0] == "hemorrhagic"
+
+
+def test_learned_abnormality_words_turn_the_normal_class_off(tmp_path):
+    """An LM that chooses A for the first candidate and C for the rest: one abnormal_term on the
+    normal class, with provenance; the report that only has degenerative change is no longer
+    normal; the file round-trips."""
+    from dspy.utils import DummyLM
+
+    from radlabel.programs.expand import ExpandSettings, expand_ontology
+    from radlabel.programs.labeler import Labeler
+
+    onto = Ontology.from_yaml(NORMAL_CLASSES)
+    before = Labeler(classes=onto, judge="none")(NORMAL_REPORTS[1]["text"]).labels
+    assert before["No Finding"] == "present"
+    lm = DummyLM([{"answer": "A"}] + [{"answer": "C"}] * 20)
+    out = tmp_path / "e.yaml"
+    expanded, summary = expand_ontology(
+        onto, NORMAL_REPORTS, lm=lm, output=out, progress=False,
+        settings=ExpandSettings(top_k=0, variants=False, normal=False, max_abnormal=5))
+    nf = expanded.by_name["No Finding"]
+    assert [(lp.phrase, lp.kind, lp.count, lp.example_id) for lp in nf.learned] == [
+        ("degenerative", "abnormal_term", 2, "n1")]
+    assert summary.added["No Finding"] == {"abnormal_terms": 1}
+    back = Ontology.load(out)
+    assert back.hash == expanded.hash
+    after = Labeler(classes=back, judge="none")(NORMAL_REPORTS[1]["text"]).labels
+    assert after["No Finding"] == "absent"
+    assert Labeler(classes=back, judge="none")(NORMAL_REPORTS[2]["text"]).labels["No Finding"] == "present"
+
+
+def test_abnormal_terms_only_on_the_normal_class():
+    with pytest.raises(InputError, match="normal class"):
+        Ontology.from_yaml("classes:\n  - name: A\n    definition: d\n    learned:\n"
+                           "    - {phrase: degenerative, kind: abnormal_term}\n")
+
+
+def test_modifiers_and_anatomy_are_no_candidates():
+    """"acute" is nearly always followed by another content word (a modifier), "ventricles"
+    is mostly in normal-worded sentences (anatomy); neither is put to the LM, however similar
+    its embedding; the finding word is."""
+    from radlabel.programs.expand import Corpus, ExpandSettings, OntologyExpander
+
+    reports = [{"id": f"m{i}", "text": t} for i, t in enumerate([
+        "FINDINGS: Acute hemorrhage in the left frontal lobe. The ventricles are normal.",
+        "FINDINGS: Acute infarct in the right parietal lobe. The ventricles are normal in size.",
+        "FINDINGS: No acute abnormality. The ventricles are unremarkable.",
+        "FINDINGS: Acute hemorrhage. Parenchymal bleed in the left frontal lobe.",
+        "FINDINGS: Parenchymal bleed unchanged. The ventricles are normal.",
+        "FINDINGS: Enlarged ventricles with acute hydrocephalus.",
+    ])]
+    onto = Ontology.from_yaml(NORMAL_CLASSES)
+    ex = OntologyExpander(onto, Corpus.from_reports(reports),
+                          settings=ExpandSettings(min_similarity=0.0))
+    cands = [p for p, _ in ex.candidates(onto.by_name["Hemorrhage"], k=50)]
+    assert "acute" in ex.phrases and "ventricles" in ex.phrases
+    assert "acute" not in cands and "ventricles" not in cands
+    assert "parenchymal bleed" in cands
+
+
+class _ScoringEngine:
+    """Likelihoods from a table: (class name in the prompt, phrase) -> P(A). Stands in for the
+    embedded engine's option scoring so that the claim rule can be pinned exactly."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def option_logprobs(self, msgs, options):
+        import math
+
+        text = msgs[-1]["content"]
+        p = 0.1
+        for (cls, phrase), v in self.table.items():
+            if f"Finding: {cls}." in text and f'phrase "{phrase}"' in text:
+                p = v
+        rest = (1 - p) / (len(options) - 1)
+        return [math.log(p if o == "A" else rest) for o in options]
+
+
+def test_a_phrase_accepted_for_two_classes_names_the_surer_one(tmp_path):
+    from radlabel.programs.expand import ExpandSettings, expand_ontology
+
+    classes = Ontology.from_yaml("""classes:
+  - name: Subdural Hematoma
+    definition: Blood between the dura and the arachnoid.
+  - name: Intracranial Hemorrhage
+    definition: Bleeding inside the skull.
+""")
+    reports = [{"id": f"c{i}", "text": f"FINDINGS: Extra-axial blood collection on the {side}."}
+               for i, side in enumerate(["left", "right", "left", "right"])]
+    lm = types.SimpleNamespace(model="table", engine=_ScoringEngine({
+        ("Subdural Hematoma", "extra-axial blood collection"): 0.9,
+        ("Intracranial Hemorrhage", "extra-axial blood collection"): 0.6}))
+    expanded, summary = expand_ontology(
+        classes, reports, lm=lm, output=tmp_path / "e.yaml", progress=False,
+        settings=ExpandSettings(top_k=3, variants=False, normal=False, min_similarity=0.0))
+    sdh, ich = expanded.by_name["Subdural Hematoma"], expanded.by_name["Intracranial Hemorrhage"]
+    assert "extra-axial blood collection" in sdh.learned_synonyms
+    assert "extra-axial blood collection" not in ich.learned_synonyms
+    assert summary.added["Intracranial Hemorrhage"].get("dropped_to_other_class") == 1
+
+
+def test_a_phrase_whose_reports_deny_the_class_is_contradicted():
+    """Reports that affirm "ventriculomegaly" keep saying "no hemorrhage": no name of
+    Hemorrhage, whatever an LM would answer; "parenchymal bleed" is never denied beside."""
+    from radlabel.programs.expand import Corpus, OntologyExpander
+
+    reports = [{"id": f"v{i}", "text": "FINDINGS: Mild ventriculomegaly. No hemorrhage."}
+               for i in range(4)] + [
+        {"id": "b1", "text": "FINDINGS: Parenchymal bleed in the left frontal lobe."},
+        {"id": "b2", "text": "FINDINGS: Parenchymal bleed, unchanged. Hemorrhage in the right lobe."},
+        {"id": "b3", "text": "FINDINGS: Small parenchymal bleed."},
+        {"id": "b4", "text": "FINDINGS: No parenchymal bleed. No hemorrhage."}]
+    onto = Ontology.from_yaml(NORMAL_CLASSES)
+    ex = OntologyExpander(onto, Corpus.from_reports(reports))
+    hem = onto.by_name["Hemorrhage"]
+    assert ex.contradiction(hem, "ventriculomegaly") == (1.0, 4)
+    assert ex.contradicts(hem, "ventriculomegaly")
+    assert ex.contradiction(hem, "parenchymal bleed") == (0.0, 3)  # b4 denies both: not affirmed
+    assert not ex.contradicts(hem, "parenchymal bleed")
