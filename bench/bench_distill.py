@@ -109,7 +109,7 @@ def main(argv=None) -> None:
     ap.add_argument("--variants", default="mention,tfidf")
     ap.add_argument("--curve", action="store_true", help="learning curve 10/30/100%% (mention)")
     ap.add_argument("--reuse", default="", help="variants whose models in --out are kept (unchanged code)")
-    ap.add_argument("--ablate", default="", help="comma list of -first,-no-cues,-no-cuts,-no-union,-no-select")
+    ap.add_argument("--ablate", default="", help="comma list of -first,-no-cues,-no-cuts,-no-union,-no-select,-no-anchor")
     ap.add_argument("--plot", default=str(ROOT / "docs/img/distill_learning_curve.png"))
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -199,7 +199,8 @@ def main(argv=None) -> None:
         rows.append(run(v, with_gold=True))
     if args.ablate:  # each mechanism of the mention student off, then all off (the first student)
         offs = {"-first": dict(mention_cues=False, mention_cuts=False, mention_union=False,
-                               mention_gold_weights=[]),
+                               mention_gold_weights=[], mention_anchor=False),
+                "-no-anchor": dict(mention_anchor=False),
                 "-no-select": dict(mention_gold_weights=[]),
                 "-no-cues": dict(mention_cues=False), "-no-cuts": dict(mention_cuts=False),
                 "-no-union": dict(mention_union=False)}

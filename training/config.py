@@ -46,6 +46,9 @@ class TrainConfig(BaseModel):
     # candidate gold weights, one chosen by out-of-fold micro-F1 on the training split (empty:
     # gold_weight as given)
     mention_gold_weights: list[float] = Field(default_factory=lambda: [1.0, 3.0, 10.0])
+    # the gold stage: per class, P(present) from the teacher's rule reading and the stage-1
+    # score, fitted on the gold/reviewed reports (off: isotonic maps and cuts only)
+    mention_anchor: bool = True
 
     model_config = {"extra": "forbid"}
 

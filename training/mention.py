@@ -364,8 +364,9 @@ class MentionClassifier(Classifier):
 
     def __init__(self, classes, four_state=False, thresholds=None, info=None, *, featurizer=None,
                  W=None, b=None, finding_classes=None, normal_class=None, calib=None,
-                 abstain=0.1, ontology=None, ctx_featurizer=None, U=None):
+                 abstain=0.1, ontology=None, ctx_featurizer=None, U=None, anchor=None):
         super().__init__(classes, four_state, thresholds, info)
+        self.anchor = dict(anchor or {})  # class -> stage-2 weights (`fit_anchor`)
         self.ctx_featurizer, self.U = ctx_featurizer, U
         self.featurizer, self.W, self.b = featurizer, W, b
         self.finding_classes = list(finding_classes or [])
@@ -375,6 +376,7 @@ class MentionClassifier(Classifier):
         self._ontology = ontology
         self._scores: dict[str, np.ndarray] = {}  # sentence -> (C, 4) state probabilities
         self._patterns: list[GatedPattern] | None = None
+        self._rules: dict[str, dict[str, str]] = {}  # sentence -> the rule stage's states
 
     # -- raw scores -----------------------------------------------------------------------
     @property
@@ -403,6 +405,10 @@ class MentionClassifier(Classifier):
 
     def raw_scores(self, texts: list[str]):
         """Uncalibrated report P(present) per class, plus sentence states for the labels."""
+        raw, states, _ = self._raw(texts)
+        return raw, states
+
+    def _raw(self, texts: list[str]):
         sents, S, bounds = self._analyse(texts)
         C = len(self.classes)
         raw = np.zeros((len(texts), C))
@@ -426,14 +432,24 @@ class MentionClassifier(Classifier):
                 st, _ev = normal_state(fs, sents[r], self.ontology)
                 raw[r, nidx] = float(np.prod(1.0 - np.clip(p_pu, 0, 1))) if st == "present" else 0.0
                 fs[self.normal_class] = st
-        return raw, states
+        return raw, states, sents
+
+    def probabilities(self, texts: list[str]):
+        """Calibrated P(present) (n, C) and the student's states; classes with a stage-2 head
+        read the teacher's rule reading of each report too."""
+        raw, states, sents = self._raw(list(texts))
+        P = self.calibrated(raw)
+        if self.anchor:
+            readings = [rule_reading(t, self.ontology, sentences=ss, cache=self._rules)
+                        for t, ss in zip(texts, sents)]
+            P = apply_anchor(P, raw, readings, self.anchor, self.classes)
+        return P, states
 
     def calibrated(self, raw: np.ndarray) -> np.ndarray:
         return apply_calibration(raw, self.calib, self.classes)
 
     def _proba(self, texts, **kw) -> np.ndarray:
-        raw, _ = self.raw_scores(texts)
-        return self.calibrated(raw)
+        return self.probabilities(list(texts))[0]
 
     def decide(self, P: np.ndarray, states=None) -> list[dict]:
         out = []
@@ -456,8 +472,8 @@ class MentionClassifier(Classifier):
         return out
 
     def predict(self, texts: list[str], **kw) -> list[dict]:
-        raw, states = self.raw_scores(list(texts))
-        return self.decide(self.calibrated(raw), states)
+        P, states = self.probabilities(list(texts))
+        return self.decide(P, states)
 
     # -- fitting -----------------------------------------------------------------------
     @classmethod
@@ -465,7 +481,8 @@ class MentionClassifier(Classifier):
             C: float = 8.0, gold_weight: float = 3.0, folds: int = 2, seed: int = 0,
             abstain: float = 0.1, info: dict | None = None,
             pseudo: list[dict[str, str] | None] | None = None, cue_features: bool = True,
-            tune_cuts: bool = True, gold_weights: tuple[float, ...] = ()) -> "MentionClassifier":
+            tune_cuts: bool = True, gold_weights: tuple[float, ...] = (),
+            anchor: bool = True) -> "MentionClassifier":
         """Sentence heads on all reports; isotonic calibration on out-of-fold report scores.
 
         ``pseudo``: per report, the teacher's labels that a gold/reviewed record shadows (None
@@ -476,7 +493,11 @@ class MentionClassifier(Classifier):
         ``tune_cuts``: per-class decision cuts on the calibrated out-of-fold scores of the
         training reports (F1-maximising), instead of 0.5.
         ``gold_weights``: candidate weights of the gold examples, one chosen by out-of-fold
-        micro-F1 on the training reports (``gold_weight`` when empty or without gold)."""
+        micro-F1 on the training reports (``gold_weight`` when empty or without gold).
+        ``anchor``: with gold/reviewed reports, a second stage per class fitted on them alone
+        (`fit_anchor`): P(present) from the teacher's rule reading of the report and the
+        out-of-fold stage-1 score, so gold learns where the teacher goes wrong and the student
+        follows the teacher where gold says nothing new."""
         classes = ontology.names
         findings = [c.name for c in ontology.finding_classes]
         normal = ontology.normal_class.name if ontology.normal_class else None
@@ -534,20 +555,20 @@ class MentionClassifier(Classifier):
             P = apply_calibration(raw, calib, classes)
             cuts = decision_cuts(P, Yrep, rep_w) if tune_cuts else [0.5] * len(classes)
             pred = P >= np.asarray(cuts)[None, :]
-            return calib, cuts, f1_from_matrix(Yrep == 1, pred).micro_f1
+            return calib, cuts, f1_from_matrix(Yrep == 1, pred).micro_f1, raw
 
         # out-of-fold raw report scores -> per-class isotonic calibration (and decision cuts);
         # with several gold weights, the one whose out-of-fold micro-F1 against the training
         # split's own labels is best (ties: the first listed)
-        chosen, calib, cuts, tried = candidates[0], {}, None, {}
+        chosen, calib, cuts, tried, oof_raw = candidates[0], {}, None, {}, None
         if folds >= 2 and n >= 2 * folds:
             best = None
             for gw in candidates:
-                c_, k_, f1 = out_of_fold(gw)
+                c_, k_, f1, raw_ = out_of_fold(gw)
                 if len(candidates) > 1:
                     tried[gw] = round(f1, 4)
                 if best is None or f1 > best + 1e-9:
-                    best, chosen, calib, cuts = f1, gw, c_, k_
+                    best, chosen, calib, cuts, oof_raw = f1, gw, c_, k_, raw_
         W, b, U = cls._fit_heads(X, T, np.where(gold_ex, chosen, w), len(findings), C=C, seed=seed,
                                  Xc=Xc)
         clf = cls(classes, False, [0.5] * len(classes), info, featurizer=feat, W=W, b=b,
@@ -555,11 +576,22 @@ class MentionClassifier(Classifier):
                   ctx_featurizer=cfeat, U=U, calib=calib)
         if tune_cuts and cuts is not None:
             clf.thresholds = list(cuts)
+        anchor_info = {}
+        if anchor and oof_raw is not None and trusted_rep.sum() >= 2 * ANCHOR_FOLDS:
+            # stage 2 (the gold stage): the gold/reviewed reports' labels against the teacher's
+            # rule reading and the out-of-fold stage-1 score; the fitted heads replace the
+            # isotonic map and the cut of the classes they cover
+            t_idx = np.flatnonzero(trusted_rep)
+            readings = [rule_reading(texts[i], ontology) for i in t_idx]
+            clf.anchor, anchor_info = fit_anchor(readings, oof_raw[t_idx], Yrep[t_idx], classes,
+                                                 seed=seed)
+            for c in clf.anchor:
+                clf.thresholds[classes.index(c)] = 0.5
         clf.info.update(sentence_examples=int(len(sents)), vocabulary=len(feat.vocab),
                         aligned_mentions=int(stats["aligned"]), unplaced=int(stats["unplaced"]),
                         pseudo_kept=int(stats["pseudo_kept"]), cue_features=bool(cue_features),
                         gold_weight=chosen, gold_weight_oof_f1=tried, tuned_cuts=bool(tune_cuts and cuts),
-                        mention_c=C, calib_folds=folds,
+                        mention_c=C, calib_folds=folds, gold_stage=anchor_info,
                         no_positive=[c for j, c in enumerate(classes) if Yrep[:, j].sum() == 0])
         return clf
 
@@ -609,7 +641,8 @@ class MentionClassifier(Classifier):
                 "cue_features": bool(self.ctx_featurizer is not None
                                      and self.ctx_featurizer.rules is not None),
                 "calibration": {c: {"x": [float(v) for v in x], "y": [float(v) for v in y]}
-                                for c, (x, y) in self.calib.items()}}
+                                for c, (x, y) in self.calib.items()},
+                "gold_stage_heads": {c: [float(v) for v in w] for c, w in self.anchor.items()}}
 
     def _save_weights(self, out: Path) -> None:
         tmp = out / (WEIGHTS + ".tmp.npz")
@@ -652,7 +685,108 @@ class MentionClassifier(Classifier):
                    featurizer=Featurizer({t: i for i, t in enumerate(terms)}, idf), W=W, b=b,
                    finding_classes=meta.get("finding_classes"), normal_class=meta.get("normal_class"),
                    calib=calib, abstain=kw.get("abstain", meta.get("abstain", 0.1)), ontology=ontology,
-                   ctx_featurizer=cfeat, U=U if cfeat is not None else None)
+                   ctx_featurizer=cfeat, U=U if cfeat is not None else None,
+                   anchor={c: np.asarray(w, dtype=float) for c, w in meta.get("gold_stage_heads", {}).items()})
+
+
+# -- the gold stage: the teacher's reading plus the stage-1 score ------------------------------
+
+ANCHOR_STATES = ("present", "uncertain", "absent")  # one-hot; not_mentioned is the baseline
+ANCHOR_CS = (1.0, 10.0, 100.0)  # inverse L2 strengths tried out of fold
+ANCHOR_FOLDS = 5
+ANCHOR_MIN = 5  # gold positives (and negatives) a class needs for a head of its own
+
+
+def rule_reading(text: str, ontology, sentences=None, cache: dict | None = None) -> dict[str, str]:
+    """The labeller's rule stage on one report, what `Labeler(judge="none")` returns: the
+    mentions' ConText states combined per class, the normal class derived from them.
+
+    ``cache`` (sentence text -> its {class: state}) keeps each distinct sentence's mentions
+    across calls; the report state is the strongest over its sentences either way."""
+    from radlabel.sections import report_sentences
+
+    sents = sentences if sentences is not None else report_sentences(text)
+    per: dict[str, list[str]] = {}
+    for sent in sents:
+        got = cache.get(sent.text) if cache is not None else None
+        if got is None:
+            ms = find_mentions(sent.text, ontology, sentences=[sent])
+            got = {c: combine_states([m.state for m in v]) for c, v in ms.items()}
+            if cache is not None:
+                if len(cache) >= 50_000:
+                    cache.clear()
+                cache[sent.text] = got
+        for c, st in got.items():
+            per.setdefault(c, []).append(st)
+    out = {c.name: combine_states(per.get(c.name, [])) for c in ontology.finding_classes}
+    if ontology.normal_class is not None:
+        out[ontology.normal_class.name] = normal_state(out, sents, ontology)[0]
+    return out
+
+
+def anchor_features(readings: list[dict], raw: np.ndarray, cls: str, j: int) -> np.ndarray:
+    """(n, 4): the teacher's state of the class one-hot (present, uncertain, absent) and the
+    logit of the stage-1 report score."""
+    oh = np.array([[1.0 if r.get(cls) == s else 0.0 for s in ANCHOR_STATES] for r in readings],
+                  dtype=float).reshape(len(readings), len(ANCHOR_STATES))
+    p = np.clip(raw[:, j], 1e-6, 1 - 1e-6)
+    return np.c_[oh, np.log(p / (1 - p))]
+
+
+def fit_anchor(readings: list[dict], raw: np.ndarray, Y: np.ndarray, classes: list[str], *,
+               Cs=ANCHOR_CS, folds: int = ANCHOR_FOLDS, seed: int = 0,
+               min_positives: int = ANCHOR_MIN) -> tuple[dict, dict]:
+    """Per class, logistic regression of the gold label on `anchor_features` (the teacher's
+    reading, the out-of-fold stage-1 score), fitted on the gold/reviewed reports only: Platt
+    scaling of the student with the teacher's state as covariates. Where the teacher is right,
+    the state weights carry it; gold moves a label only where the stage-1 score explains the
+    teacher's errors. One L2 strength for all classes, chosen by out-of-fold micro-F1 (at 0.5)
+    on these reports (ties: the stronger). Classes with fewer than ``min_positives`` gold
+    positives or negatives keep their isotonic map. Returns ({class: [w (4), bias]}, info)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold
+
+    Y = np.asarray(Y) > 0
+    cols = [j for j in range(len(classes))
+            if min(int(Y[:, j].sum()), int((~Y[:, j]).sum())) >= min_positives]
+    if not cols or len(readings) < 2 * folds:
+        return {}, {}
+    X = {j: anchor_features(readings, raw, classes[j], j) for j in cols}
+
+    def fit(Xa, ya, C):
+        lr = LogisticRegression(C=C, max_iter=1000).fit(Xa, ya)
+        return np.r_[lr.coef_[0], lr.intercept_[0]]
+
+    def prob(w, Xb):
+        return 1.0 / (1.0 + np.exp(-(Xb @ w[:-1] + w[-1])))
+
+    teacher = np.array([[r.get(classes[j]) == "present" for j in cols] for r in readings])
+    scores = {}
+    splits = list(KFold(folds, shuffle=True, random_state=seed).split(np.arange(len(readings))))
+    for C in sorted(Cs):
+        pred = np.zeros((len(readings), len(cols)), dtype=bool)
+        for a, b in splits:
+            for k, j in enumerate(cols):
+                ya = Y[a, j]
+                pred[b, k] = (prob(fit(X[j][a], ya, C), X[j][b]) >= 0.5 if ya.min() != ya.max()
+                              else bool(ya[0]))
+        scores[C] = f1_from_matrix(Y[:, cols], pred).micro_f1
+    best = max(scores, key=lambda C: (round(scores[C], 9), -C))
+    heads = {classes[j]: fit(X[j], Y[:, j], best) for j in cols}
+    return heads, {"c": best, "oof_f1": {str(C): round(v, 4) for C, v in scores.items()},
+                   "teacher_f1": round(f1_from_matrix(Y[:, cols], teacher).micro_f1, 4),
+                   "classes": [classes[j] for j in cols], "reports": len(readings)}
+
+
+def apply_anchor(P: np.ndarray, raw: np.ndarray, readings: list[dict], heads: dict,
+                 classes: list[str]) -> np.ndarray:
+    """P with the stage-2 probability in the columns of the classes that have a head."""
+    P = P.copy()
+    for c, w in heads.items():
+        j = classes.index(c)
+        z = anchor_features(readings, raw, c, j) @ np.asarray(w[:-1]) + w[-1]
+        P[:, j] = 1.0 / (1.0 + np.exp(-z))
+    return P
 
 
 # -- calibration helpers ---------------------------------------------------------------------

@@ -33,7 +33,8 @@ def _fit_mention(train: TrainingSet, cfg: TrainConfig, work_dir, *, resume=False
                                 seed=cfg.seed, abstain=cfg.abstain, info=info,
                                 pseudo=(train.shadowed or None) if cfg.mention_union else None,
                                 cue_features=cfg.mention_cues, tune_cuts=cfg.mention_cuts,
-                                gold_weights=tuple(cfg.mention_gold_weights))
+                                gold_weights=tuple(cfg.mention_gold_weights),
+                                anchor=cfg.mention_anchor)
     clf.info.update(train_seconds=round(time.perf_counter() - t0, 3), epochs_run=1)
     return clf
 
