@@ -37,6 +37,7 @@ from radlabel.errors import InputError
 from radlabel.rules.context import ContextRules
 from radlabel.rules.mentions import combine_states, find_mentions
 from radlabel.rules.normality import normal_state
+from radlabel.rules.reading import rule_reading
 from radlabel.schema import STATES
 from radlabel.scores import f1_from_matrix
 from radlabel.training.base import Classifier
@@ -695,33 +696,6 @@ ANCHOR_STATES = ("present", "uncertain", "absent")  # one-hot; not_mentioned is 
 ANCHOR_CS = (1.0, 10.0, 100.0)  # inverse L2 strengths tried out of fold
 ANCHOR_FOLDS = 5
 ANCHOR_MIN = 5  # gold positives (and negatives) a class needs for a head of its own
-
-
-def rule_reading(text: str, ontology, sentences=None, cache: dict | None = None) -> dict[str, str]:
-    """The labeller's rule stage on one report, what `Labeler(judge="none")` returns: the
-    mentions' ConText states combined per class, the normal class derived from them.
-
-    ``cache`` (sentence text -> its {class: state}) keeps each distinct sentence's mentions
-    across calls; the report state is the strongest over its sentences either way."""
-    from radlabel.sections import report_sentences
-
-    sents = sentences if sentences is not None else report_sentences(text)
-    per: dict[str, list[str]] = {}
-    for sent in sents:
-        got = cache.get(sent.text) if cache is not None else None
-        if got is None:
-            ms = find_mentions(sent.text, ontology, sentences=[sent])
-            got = {c: combine_states([m.state for m in v]) for c, v in ms.items()}
-            if cache is not None:
-                if len(cache) >= 50_000:
-                    cache.clear()
-                cache[sent.text] = got
-        for c, st in got.items():
-            per.setdefault(c, []).append(st)
-    out = {c.name: combine_states(per.get(c.name, [])) for c in ontology.finding_classes}
-    if ontology.normal_class is not None:
-        out[ontology.normal_class.name] = normal_state(out, sents, ontology)[0]
-    return out
 
 
 def anchor_features(readings: list[dict], raw: np.ndarray, cls: str, j: int) -> np.ndarray:

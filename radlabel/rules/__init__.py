@@ -7,7 +7,8 @@ from radlabel.rules.context import ContextRules
 from radlabel.rules.mentions import (STATE_RANK, Mention, combine_states, find_mentions,
                                      mention_state, sentence_state)
 from radlabel.rules.normality import abnormal_sentences, normal_state, states_abnormality
+from radlabel.rules.reading import rule_reading
 
 __all__ = ["ContextRules", "STATE_RANK", "Mention", "combine_states", "find_mentions",
            "mention_state", "sentence_state", "abnormal_sentences", "normal_state",
-           "states_abnormality"]
+           "states_abnormality", "rule_reading"]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from radlabel.ontology import Ontology
-from radlabel.training.mention import (ANCHOR_STATES, MentionClassifier, apply_anchor, fit_anchor,
-                                       rule_reading)
+from radlabel.rules.reading import rule_reading
+from radlabel.training.mention import ANCHOR_STATES, MentionClassifier, apply_anchor, fit_anchor
 from radlabel.training.registry import load_classifier
 from support.training_corpus import corpus
 
