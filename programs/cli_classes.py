@@ -26,6 +26,9 @@ def expand_cmd(
     min_count: int = typer.Option(2, "--min-count", help="reports a mined phrase must occur in"),
     no_variants: bool = typer.Option(False, "--no-variants", help="skip the LM's abbreviation/variant proposals"),
     no_normal: bool = typer.Option(False, "--no-normal", help="skip normal phrases"),
+    max_abnormal: int = typer.Option(40, "--max-abnormal", help="abnormality-word candidates judged for the normal class"),
+    no_abnormal: bool = typer.Option(False, "--no-abnormal", help="skip abnormality words (normal class)"),
+    judge: str = typer.Option("choice", "--judge", help="choice (A/B/C/D, A must win) or yesno (calibrated P(yes))"),
     fmt: Optional[str] = typer.Option(None, "--format", help="reports format (default: detected)"),
     lm: Optional[str] = lm_option(),
     api_base: Optional[str] = api_base_option(),
@@ -33,7 +36,8 @@ def expand_cmd(
     config: Optional[Path] = config_option(),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
-    """Add the synonyms, abbreviations and normal phrases the reports use to each class.
+    """Add the synonyms, abbreviations and normal phrases the reports use to each class, and
+    the abnormality words that keep the normal class (if any) from a report that has one.
 
     The output is an ordinary class file: the user's phrases as written, plus `learned:` phrases
     with provenance (source, corpus count, one example report id) to read and prune. LM answers
@@ -55,8 +59,11 @@ def expand_cmd(
         raise InputError("-o is the input class file; write the expansion to a new file",
                          path=str(output), field="output")
     cfg = load_config(config, model=lm, api_base=api_base, allow_remote=allow_remote or None)
+    if judge not in ("choice", "yesno"):
+        raise InputError(f"--judge must be choice or yesno, got {judge!r}", field="judge")
     settings = ExpandSettings(top_k=top_k, max_variants=max_variants, max_normal=max_normal,
-                              min_count=min_count, variants=not no_variants, normal=not no_normal)
+                              min_count=min_count, variants=not no_variants, normal=not no_normal,
+                              abnormal=not no_abnormal, max_abnormal=max_abnormal, judge=judge)
     console = Console(stderr=True)
     console.print(f"expanding {len(onto.finding_classes)} classes of {onto.source} with "
                   f"{cfg.describe()} ...")

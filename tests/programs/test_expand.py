@@ -350,3 +350,15 @@ def test_a_phrase_whose_reports_deny_the_class_is_contradicted():
     assert ex.contradicts(hem, "ventriculomegaly")
     assert ex.contradiction(hem, "parenchymal bleed") == (0.0, 3)  # b4 denies both: not affirmed
     assert not ex.contradicts(hem, "parenchymal bleed")
+
+
+def test_cli_refuses_an_unknown_judge(tmp_path, capsys):
+    from radlabel.cli import main
+
+    classes = _write(tmp_path, "c.yaml", CLASSES)
+    reports = _write(tmp_path, "r.jsonl", "".join(json.dumps(r) + "\n" for r in REPORTS))
+    with pytest.raises(SystemExit) as e:
+        main(["classes", "expand", str(classes), str(reports), "-o", str(tmp_path / "o.yaml"),
+              "--judge", "maybe", "--lm", "embedded"])
+    assert e.value.code == 2 and "--judge must be choice or yesno" in capsys.readouterr().err
+    assert not (tmp_path / "o.yaml").exists()
