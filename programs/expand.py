@@ -242,15 +242,14 @@ class _Asker:
         self.lm, self.cache, self.summary = lm, cache, summary
         self.model = str(getattr(lm, "model", type(lm).__name__))
         self._likelihood = None  # unknown until tried
-        self._prior = None
 
     def _key(self, kind: str, prompt: str) -> str:
         return hashlib.sha256(f"{self.model}\x00{kind}\x00{prompt}".encode()).hexdigest()[:32]
 
-    def _scored(self, prompt: str) -> dict | None:
+    def _scored(self, prompt: str, options=YES_NO) -> dict | None:
         if self._likelihood is False:
             return None
-        p = score_options(self.lm, prompt, list(YES_NO))
+        p = score_options(self.lm, prompt, list(options))
         self._likelihood = p is not None
         if p is not None:
             self._count(getattr(self._engine(), "last_prompt_tokens", 0) or len(prompt) // 4)
@@ -263,80 +262,53 @@ class _Asker:
         self.summary.lm_calls += 1
         self.summary.tokens += int(tokens)
 
-    def prior(self, make_prompt) -> dict | None:
-        """Content-free prior of yes/no for this prompt shape (Zhao et al. 2021)."""
-        key = self._key("prior", make_prompt("N/A"))
+    def _content_free(self, make_prompt, options, kind: str) -> dict | None:
+        """Content-free prior of the options for this prompt shape (Zhao et al. 2021)."""
+        key = self._key(kind, make_prompt("N/A"))
         hit = self.cache.get(key)
         if hit is not None:
             self.summary.cached_calls += 1
             return hit or None
         acc = None
         for x in ("N/A", "", "[MASK]"):
-            p = self._scored(make_prompt(x))
+            p = self._scored(make_prompt(x), options)
             if p is None:
                 break
             acc = p if acc is None else {k: acc[k] + p[k] for k in acc}
         prior = {k: v / 3 for k, v in acc.items()} if acc and self._likelihood else {}
         self.cache.put(key, prior)
         return prior or None
+
+    def prior(self, make_prompt) -> dict | None:
+        return self._content_free(make_prompt, YES_NO, "prior")
+
+    def choice_prior(self, make_prompt) -> dict | None:
+        return self._content_free(make_prompt, CHOICES, "choice-prior")
+
+    def _answer(self, kind: str, prompt: str, options, generate, prior: dict | None):
+        """Option probabilities for ``prompt``: cached, else scored, else one generation
+        (``generate()`` -> the chosen option); calibrated by ``prior`` when given."""
+        key = self._key(kind, prompt)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.summary.cached_calls += 1
+            p = hit
+        else:
+            p = self._scored(prompt, options)
+            if p is None:
+                chosen = generate()
+                p = {k: 1.0 if k == chosen else 0.0 for k in options}
+            self.cache.put(key, p)
+        return calibrate(p, prior) if prior and set(p) == set(options) else dict(p)
 
     def yes(self, prompt: str, prior: dict | None = None) -> float:
         """Calibrated probability that the answer is yes."""
-        key = self._key("yesno", prompt)
-        hit = self.cache.get(key)
-        if hit is not None:
-            self.summary.cached_calls += 1
-            p = hit
-        else:
-            p = self._scored(prompt)
-            if p is None:
-                p = {"yes": 1.0 if self._generate_yes_no(prompt) else 0.0, "no": 0.0}
-                p["no"] = 1.0 - p["yes"]
-            self.cache.put(key, p)
-        if prior and set(p) == set(YES_NO):
-            p = calibrate(p, prior)
-        return float(p["yes"])
+        gen = lambda: "yes" if self._generate_yes_no(prompt) else "no"  # noqa: E731
+        return float(self._answer("yesno", prompt, YES_NO, gen, prior)["yes"])
 
     def choice(self, prompt: str, prior: dict | None = None) -> dict[str, float]:
         """Probabilities of the options A-D (calibrated by ``prior`` when given)."""
-        key = self._key("choice", prompt)
-        hit = self.cache.get(key)
-        if hit is not None:
-            self.summary.cached_calls += 1
-            p = hit
-        else:
-            p = self._scored_choice(prompt)
-            if p is None:
-                letter = self._generate_choice(prompt)
-                p = {k: 1.0 if k == letter else 0.0 for k in CHOICES}
-            self.cache.put(key, p)
-        return calibrate(p, prior) if prior and set(p) == set(CHOICES) else dict(p)
-
-    def choice_prior(self, make_prompt) -> dict | None:
-        """Content-free prior over A-D for this prompt shape."""
-        key = self._key("choice-prior", make_prompt("N/A"))
-        hit = self.cache.get(key)
-        if hit is not None:
-            self.summary.cached_calls += 1
-            return hit or None
-        acc = None
-        for x in ("N/A", "", "[MASK]"):
-            p = self._scored_choice(make_prompt(x))
-            if p is None:
-                break
-            acc = p if acc is None else {k: acc[k] + p[k] for k in acc}
-        prior = {k: v / 3 for k, v in acc.items()} if acc and self._likelihood else {}
-        self.cache.put(key, prior)
-        return prior or None
-
-    def _scored_choice(self, prompt: str) -> dict | None:
-        if self._likelihood is False:
-            return None
-        p = score_options(self.lm, prompt, list(CHOICES))
-        self._likelihood = p is not None
-        if p is not None:
-            self._count(getattr(self._engine(), "last_prompt_tokens", 0) or len(prompt) // 4)
-        return p
+        return self._answer("choice", prompt, CHOICES, lambda: self._generate_choice(prompt), prior)
 
     def _generate_choice(self, prompt: str) -> str:
         import dspy
