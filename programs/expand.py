@@ -553,7 +553,7 @@ class OntologyExpander:
                 continue  # already this class's vocabulary, or another class's
             if self._modifier_only(cls, p):
                 continue
-            if j not in forms and (self.follow_share[j] >= 0.5 or self.normal_share[j] >= 0.5):
+            if j not in forms and (self.follow_share[j] >= 0.6 or self.normal_share[j] >= 0.5):
                 continue  # a modifier ("focal"), a phrase cut before its head ("heart size
                 # mildly"), or where reports say what is normal ("heart")
             if any(len(set(w)) == 1 and len(w) > 2 for w in p.split()):

@@ -153,7 +153,7 @@ def test_interrupted_expansion_resumes_from_the_cache(tmp_path):
             self.left -= 1
             return engine.option_logprobs(*a, **kw)
 
-    cut = types.SimpleNamespace(model=real.model, engine=Interrupting(4))
+    cut = types.SimpleNamespace(model=real.model, engine=Interrupting(2))
     onto = Ontology.from_yaml(CLASSES)
     settings = ExpandSettings(top_k=2, variants=False, normal=False, min_similarity=0.0)
     out = tmp_path / "e.yaml"
