@@ -28,7 +28,7 @@ def expand_cmd(
     no_normal: bool = typer.Option(False, "--no-normal", help="skip normal phrases"),
     max_abnormal: int = typer.Option(40, "--max-abnormal", help="abnormality-word candidates judged for the normal class"),
     no_abnormal: bool = typer.Option(False, "--no-abnormal", help="skip abnormality words (normal class)"),
-    judge: str = typer.Option("choice", "--judge", help="choice (A/B/C/D, A must win) or yesno (calibrated P(yes))"),
+    judge: str = typer.Option("yesno", "--judge", help="yesno (calibrated P(yes)) or choice (A/B/C/D, A must win)"),
     fmt: Optional[str] = typer.Option(None, "--format", help="reports format (default: detected)"),
     lm: Optional[str] = lm_option(),
     api_base: Optional[str] = api_base_option(),

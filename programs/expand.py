@@ -24,14 +24,15 @@ the other wordings the user's own reports use, and writes them into an ordinary 
     with the class it was surest of. A phrase that the reports affirming it keep denying the class
     beside ("low lung volumes" where the same reports say "no consolidation": at least
     ``max_contradiction`` of them) is dropped before the LM sees it.
-(b) **judge in context**: the LM reads one corpus sentence holding the phrase and chooses what
-    the phrase describes there: A) the class (or a kind of it), B) a different abnormality,
-    C) a body part or location, D) a normal state or the examination. The phrase is kept when A
-    wins. With a likelihood-capable LM (the embedded model, servers with logprobs) this is one
-    forward pass scored by ``programs.likelihood.score_options``; otherwise a ``dspy.Predict``
-    with a ``Literal["A", "B", "C", "D"]`` output. (``judge="yesno"``, the first version, asked
-    "does <phrase> name <class>?" and calibrated P(yes): the embedded 1.5B says yes to nearly
-    everything, organs included; made to choose, it tells them apart.)
+(b) **judge in context**: the LM reads one corpus sentence holding the phrase and answers
+    "in this sentence, does <phrase> name <class>?" yes/no. With a likelihood-capable LM
+    (the embedded model, servers with logprobs) this is one forward pass scored by
+    ``programs.likelihood.score_options`` with content-free calibration; otherwise a
+    ``dspy.Predict`` with a ``Literal["yes", "no"]`` output. ``judge="choice"`` asks instead
+    what the phrase describes (A the class, B another abnormality, C a body part, D a normal
+    state or the examination) and keeps it when A wins: it accepts more, right and wrong, and
+    scored below yes/no on both benchmark sets (``docs/benchmarks.md``). The mining filters
+    of (a) carry most of the precision either way.
 (c) **propose variants**: the LM lists abbreviations and lexical variants of the class name; only
     those that occur in the corpus (as phrases, through the same matcher the labeller uses) are
     judged like (b) and kept.
@@ -113,7 +114,7 @@ class ExpandSettings:
     min_count: int = 2        # reports a phrase must occur in
     min_similarity: float = 0.3  # embedding similarity floor for a mined candidate
     accept: float = 0.5       # calibrated P(yes) needed to accept (judge="yesno")
-    judge: str = "choice"     # "choice": A/B/C/D question, A must win; "yesno": P(yes) >= accept
+    judge: str = "yesno"      # "yesno": calibrated P(yes) >= accept; "choice": A/B/C/D, A wins
     variants: bool = True     # step (c)
     normal: bool = True       # step (d)
     abnormal: bool = True     # step (e): abnormality words for the normal class

@@ -76,8 +76,8 @@ def test_lm_variants_absent_from_corpus_are_dropped_and_provenance_round_trips(t
 
     onto = Ontology.from_yaml(CLASSES)
     # Hydrocephalus: variants, then a yes for the one found; Subdural Hematoma: variants, yes.
-    lm = DummyLM([{"variants": "ventriculomegaly, zorbomegaly, VMG"}, {"answer": "A"},
-                  {"variants": "SDH, subdural zorbation"}, {"answer": "A"}])
+    lm = DummyLM([{"variants": "ventriculomegaly, zorbomegaly, VMG"}, {"answer": "yes"},
+                  {"variants": "SDH, subdural zorbation"}, {"answer": "yes"}])
     settings = ExpandSettings(top_k=0, normal=False, max_variants=3)
     out = tmp_path / "expanded.yaml"
     expanded, summary = expand_ontology(onto, REPORTS, lm=lm, output=out, settings=settings,
@@ -110,7 +110,7 @@ def test_lm_rejection_adds_nothing(tmp_path):
     from radlabel.programs.expand import ExpandSettings, expand_ontology
 
     onto = Ontology.from_yaml(CLASSES)
-    lm = DummyLM([{"variants": "ventriculomegaly"}, {"answer": "C"}, {"variants": "none"}])
+    lm = DummyLM([{"variants": "ventriculomegaly"}, {"answer": "no"}, {"variants": "none"}])
     expanded, summary = expand_ontology(onto, REPORTS, lm=lm, output=tmp_path / "e.yaml",
                                         settings=ExpandSettings(top_k=0, normal=False),
                                         progress=False)
@@ -153,7 +153,7 @@ def test_interrupted_expansion_resumes_from_the_cache(tmp_path):
             self.left -= 1
             return engine.option_logprobs(*a, **kw)
 
-    cut = types.SimpleNamespace(model=real.model, engine=Interrupting(2))
+    cut = types.SimpleNamespace(model=real.model, engine=Interrupting(4))
     onto = Ontology.from_yaml(CLASSES)
     settings = ExpandSettings(top_k=2, variants=False, normal=False, min_similarity=0.0)
     out = tmp_path / "e.yaml"
@@ -325,7 +325,8 @@ def test_a_phrase_accepted_for_two_classes_names_the_surer_one(tmp_path):
         ("Intracranial Hemorrhage", "extra-axial blood collection"): 0.6}))
     expanded, summary = expand_ontology(
         classes, reports, lm=lm, output=tmp_path / "e.yaml", progress=False,
-        settings=ExpandSettings(top_k=3, variants=False, normal=False, min_similarity=0.0))
+        settings=ExpandSettings(top_k=3, variants=False, normal=False, min_similarity=0.0,
+                                judge="choice"))
     sdh, ich = expanded.by_name["Subdural Hematoma"], expanded.by_name["Intracranial Hemorrhage"]
     assert "extra-axial blood collection" in sdh.learned_synonyms
     assert "extra-axial blood collection" not in ich.learned_synonyms
