@@ -118,7 +118,7 @@ def main():
     ap.add_argument("--no-normal", action="store_true")
     ap.add_argument("--no-abnormal", action="store_true", help="skip step (e), abnormality words")
     ap.add_argument("--max-abnormal", type=int, default=40)
-    ap.add_argument("--judge", choices=["choice", "yesno"], default="choice")
+    ap.add_argument("--judge", choices=["choice", "yesno"], default="yesno")
     ap.add_argument("--n-synth", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-o", "--output", dest="out", default="/tmp/bench_expand")
