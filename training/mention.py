@@ -731,9 +731,6 @@ def fit_anchor(readings: list[dict], raw: np.ndarray, Y: np.ndarray, classes: li
         lr = LogisticRegression(C=C, max_iter=1000).fit(Xa, ya)
         return np.r_[lr.coef_[0], lr.intercept_[0]]
 
-    def prob(w, Xb):
-        return 1.0 / (1.0 + np.exp(-(Xb @ w[:-1] + w[-1])))
-
     teacher = np.array([[r.get(classes[j]) == "present" for j in cols] for r in readings])
     scores = {}
     splits = list(KFold(folds, shuffle=True, random_state=seed).split(np.arange(len(readings))))
@@ -742,7 +739,7 @@ def fit_anchor(readings: list[dict], raw: np.ndarray, Y: np.ndarray, classes: li
         for a, b in splits:
             for k, j in enumerate(cols):
                 ya = Y[a, j]
-                pred[b, k] = (prob(fit(X[j][a], ya, C), X[j][b]) >= 0.5 if ya.min() != ya.max()
+                pred[b, k] = (_head_prob(fit(X[j][a], ya, C), X[j][b]) >= 0.5 if ya.min() != ya.max()
                               else bool(ya[0]))
         scores[C] = f1_from_matrix(Y[:, cols], pred).micro_f1
     best = max(scores, key=lambda C: (round(scores[C], 9), -C))
@@ -758,9 +755,13 @@ def apply_anchor(P: np.ndarray, raw: np.ndarray, readings: list[dict], heads: di
     P = P.copy()
     for c, w in heads.items():
         j = classes.index(c)
-        z = anchor_features(readings, raw, c, j) @ np.asarray(w[:-1]) + w[-1]
-        P[:, j] = 1.0 / (1.0 + np.exp(-z))
+        P[:, j] = _head_prob(np.asarray(w), anchor_features(readings, raw, c, j))
     return P
+
+
+def _head_prob(w: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """P(present) of one stage-2 head: weights ``w[:-1]``, intercept ``w[-1]``."""
+    return 1.0 / (1.0 + np.exp(-(X @ w[:-1] + w[-1])))
 
 
 # -- calibration helpers ---------------------------------------------------------------------
