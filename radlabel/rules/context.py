@@ -50,7 +50,7 @@ def _check_strings(data, source: str, where: str = "") -> None:
     """Every cue must be a string (YAML reads a bare no/on/yes as a boolean: quote it)."""
     if isinstance(data, dict):
         for k, v in data.items():
-            if k != "within":
+            if k not in ("within", "commas"):
                 _check_strings(v, source, f"{where}.{k}" if where else str(k))
     elif isinstance(data, list):
         for i, v in enumerate(data):
@@ -58,6 +58,13 @@ def _check_strings(data, source: str, where: str = "") -> None:
     elif not isinstance(data, str):
         raise InputError(f"cue must be a string, got {data!r} (quote it in YAML)", path=source,
                          field=where)
+
+
+def _gap(rule: dict) -> str:
+    """What may stand between words of a bounded scope: any non-word character, or (with
+    ``commas: false``) any but a comma, so "heart is enlarged, lungs are clear" stays two
+    statements."""
+    return r"\W" if rule.get("commas", True) else r"[^\w,]"
 
 
 @dataclass(frozen=True)
@@ -82,9 +89,14 @@ class ContextRules:
             self.forward = {c: _bounded(fwd[c]) for c in CATEGORIES if fwd.get(c)}
             self.backward = [
                 _Backward(b["category"],
-                          re.compile(r"^\W*(?:\w+\W+){0,%d}?" % int(b.get("within", 3))
+                          re.compile(r"^%s*(?:\w+%s+){0,%d}?" % (*[_gap(b)] * 2, int(b.get("within", 3)))
                                      + _alt(b["cues"]) + r"(?![\w-])", re.I))
                 for b in data.get("backward", [])]
+            self.near = [
+                _Backward(b["category"],
+                          re.compile(r"(?<![\w-])" + _alt(b["cues"]) + r"(?:%s+\w+){0,%d}?%s*$"
+                                     % (_gap(b), int(b.get("within", 0)), _gap(b)), re.I))
+                for b in data.get("near", [])]
             self.pseudo = _bounded(data["pseudo"]) if data.get("pseudo") else None
             terms = data["terminators"]
             self.terminators = re.compile(
@@ -94,9 +106,10 @@ class ContextRules:
             self.stop_words = frozenset(w.lower() for w in data.get("stop_words", []))
         except (KeyError, TypeError, re.error) as e:
             raise InputError(f"malformed cue rules ({type(e).__name__}: {e})", path=source) from None
-        for b in self.backward:
-            if b.category not in CATEGORIES:
-                raise InputError(f"unknown category {b.category!r}", path=source, field="backward")
+        for field in ("backward", "near"):
+            for b in getattr(self, field):
+                if b.category not in CATEGORIES:
+                    raise InputError(f"unknown category {b.category!r}", path=source, field=field)
 
     @classmethod
     def load(cls, path: str | Path) -> "ContextRules":
@@ -146,6 +159,12 @@ class ContextRules:
             # 'or' only hedges when no negation governs the list ("no effusion or pneumothorax").
             if any(c == "negated" for _s, _e, c, _t in found):
                 found = [f for f in found if not (f[2] == "uncertain" and f[3].lower() == "or")]
+        if not found:
+            near = self._mask_pseudo(sent[start:a])
+            for rule in self.near:  # a cue right before the mention ("normal heart size")
+                m = rule.pattern.search(near)
+                if m:
+                    return self.states[rule.category], m.group(0).strip(" \t:,")
         if found:
             # A condition governs its whole clause ("if pneumonia is suspected"); otherwise the
             # cue nearest the mention wins.

@@ -39,6 +39,17 @@ TEMPLATES = [
     ("terminator", "No fever, but {x} is present.", "present"),
     ("terminator", "No history of trauma who presents with {x}.", "present"),
     ("terminator", "No acute change; {x} as before.", "present"),
+    # the mention is the subject of a statement of normality (what is normal is not abnormal)
+    ("normality", "{x} is normal.", "absent"),
+    ("normality", "Normal {x}.", "absent"),
+    ("normality", "{x} and surroundings are within normal limits.", "absent"),
+    ("normality", "{x} is not enlarged.", "absent"),
+    ("normality", "{x} size normal.", "absent"),
+    # ... but normality stated of something else leaves the mention as it was
+    ("normal-elsewhere", "{x} is seen, the rest is normal.", "present"),
+    ("normal-elsewhere", "{x} with normal surroundings.", "present"),
+    ("normal-elsewhere", "{x} is seen and the rest is unremarkable.", "present"),
+    ("normal-elsewhere", "{x} is not excluded.", "uncertain"),
 ]
 
 BUNDLED = sorted(p.name[:-5] for p in resources.files("radlabel.resources").iterdir()
@@ -87,6 +98,45 @@ def test_each_context_category_for_each_bundled_class(ontologies, onto_name, cls
 ])
 def test_spans_and_clause_scope(text, a, b, want):
     assert ContextRules.default().state(text, a, b)[0] == want
+
+
+@pytest.mark.parametrize("text,word,want", [
+    ("The heart is normal in size.", "heart", ("absent", "is normal")),
+    ("Heart size and pulmonary vascularity are normal.", "heart", "absent"),
+    ("The lungs are free of focal airspace disease.", "lungs", "absent"),
+    ("Lungs demonstrate no acute findings.", "lungs", "absent"),
+    ("Clear lungs.", "lungs", ("absent", "Clear")),
+    ("Heart and mediastinum normal.", "heart", "absent"),            # normality closes the statement
+    ("Lungs are grossly clear.", "lungs", "absent"),
+    ("Cardiomegaly and normal lungs.", "cardiomegaly", "present"),
+    ("Heart is enlarged and lungs are clear.", "heart", "present"),   # a verb before the cue
+    ("The heart is enlarged, lungs are clear.", "heart", "present"),  # a comma before the cue
+    ("Cardiomegaly with normal pulmonary vascularity.", "cardiomegaly", "present"),
+    ("Cardiomegaly, normal pulmonary vascularity.", "cardiomegaly", "present"),
+    ("The nodule is not calcified.", "nodule", "present"),          # a property, not normality
+    ("Normal heart size with small right pleural effusion.", "pleural effusion", "present"),
+])
+def test_normality_stated_of_the_mention(text, word, want):
+    a = text.lower().index(word)
+    got = ContextRules.default().state(text, a, a + len(word))
+    assert (got if isinstance(want, tuple) else got[0]) == want
+
+
+def test_near_and_comma_options_in_a_cue_file(tmp_path):
+    base = ("states: {negated: absent, uncertain: uncertain, hypothetical: not_mentioned,"
+            " historical: present}\nforward: {negated: ['no']}\npseudo: []\nterminators: [but]\n"
+            "normal_wording: [normal]\n")
+    f = tmp_path / "cues.yaml"
+    f.write_text(base + "near: [{category: negated, within: 1, commas: false, cues: [calm]}]\n"
+                 "backward: [{category: negated, within: 2, commas: false, cues: [quiet]}]\n")
+    rules = ContextRules.load(f)
+    assert rules.state("Calm old sea.", 9, 12)[0] == "absent"        # one word between: in scope
+    assert rules.state("Calm, old sea.", 10, 13)[0] == "present"     # a comma: out of scope
+    assert rules.state("Sea is now quiet.", 0, 3)[0] == "absent"
+    assert rules.state("Sea is rough, now quiet.", 0, 3)[0] == "present"
+    f.write_text(base + "near: [{category: calm, cues: [calm]}]\n")
+    with pytest.raises(InputError, match=r"cues.yaml.*near.*unknown category"):
+        ContextRules.load(f)
 
 
 def test_gap_phrase_never_spans_a_clause():
