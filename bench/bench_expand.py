@@ -117,7 +117,10 @@ def main():
     ap.add_argument("--no-variants", action="store_true")
     ap.add_argument("--no-normal", action="store_true")
     ap.add_argument("--no-abnormal", action="store_true", help="skip step (e), abnormality words")
-    ap.add_argument("--max-abnormal", type=int, default=40)
+    ap.add_argument("--max-abnormal", type=int, default=80)
+    ap.add_argument("--veto", action="store_true",
+                    help="also ask the class-free abnormality check of single words (off by default)")
+    ap.add_argument("--no-examples", action="store_true", help="skip the definition's own examples")
     ap.add_argument("--judge", choices=["choice", "yesno"], default="yesno")
     ap.add_argument("--n-synth", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
@@ -132,7 +135,8 @@ def main():
     settings = ExpandSettings(top_k=args.top_k, max_variants=args.max_variants,
                               max_normal=args.max_normal, variants=not args.no_variants,
                               normal=not args.no_normal, abnormal=not args.no_abnormal,
-                              max_abnormal=args.max_abnormal, judge=args.judge)
+                              max_abnormal=args.max_abnormal, judge=args.judge,
+                              veto=args.veto, examples=not args.no_examples)
     rows = []
     for name in args.sets.split(","):
         curated, names, corpus, reports, gp, fmt = (headct_set(args, tmp) if name == "headct"

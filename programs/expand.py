@@ -24,7 +24,14 @@ the other wordings the user's own reports use, and writes them into an ordinary 
     with the class it was surest of. A phrase that the reports affirming it keep denying the class
     beside ("low lung volumes" where the same reports say "no consolidation": at least
     ``max_contradiction`` of them) is dropped before the LM sees it.
-(b) **judge in context**: the LM reads one corpus sentence holding the phrase and answers
+(a') **the definition's own examples**: items a definition lists ("Medical hardware such as
+    tubes, lines or catheters"; after "such as", "including", "e.g.", "for example", "stated
+    as") that occur in the corpus, in the form it uses (singular or plural; "rib, clavicle or
+    vertebral fractures" gives "rib fractures"), are judged first, like (b) but at the lower bar
+    ``accept_example``: the user wrote them, so the LM only has to confirm the reading in
+    context. Those already vocabulary, modifiers of the name and masks are skipped.
+(b) **judge in context**: the LM reads one corpus sentence that affirms the phrase (no negation
+    or hedge at it, by the cue rules; any sentence holding it when none does) and answers
     "in this sentence, does <phrase> name <class>?" yes/no. With a likelihood-capable LM
     (the embedded model, servers with logprobs) this is one forward pass scored by
     ``programs.likelihood.score_options`` with content-free calibration; otherwise a
@@ -32,10 +39,13 @@ the other wordings the user's own reports use, and writes them into an ordinary 
     what the phrase describes (A the class, B another abnormality, C a body part, D a normal
     state or the examination) and keeps it when A wins: it accepts more, right and wrong, and
     scored below yes/no on both benchmark sets (``docs/benchmarks.md``). The mining filters
-    of (a) carry most of the precision either way.
+    of (a) carry most of the precision either way. ``veto=True`` also asks a single accepted
+    word step (e)'s class-free question and drops it unless it reads as an abnormality
+    ("pleura" for Pleural Effusion); off by default, as it vetoed findings as often as anatomy.
 (c) **propose variants**: the LM lists abbreviations and lexical variants of the class name; only
-    those that occur in the corpus (as phrases, through the same matcher the labeller uses) are
-    judged like (b) and kept.
+    those that occur in the corpus (as phrases, through the same matcher the labeller uses) and
+    are neither matched already nor modifiers (the filter of (a): "focal" listed for Opacity)
+    are judged like (b) and kept.
 (d) **normal phrases**: short, frequent sentences with a generic normality word ("normal",
     "unremarkable", "clear", ...) that mention no class, ranked by embedding similarity, are put
     to the LM: "does this sentence state that there is no <class>?" yes/no.
@@ -118,9 +128,13 @@ class ExpandSettings:
     variants: bool = True     # step (c)
     normal: bool = True       # step (d)
     abnormal: bool = True     # step (e): abnormality words for the normal class
-    max_abnormal: int = 40    # abnormality-word candidates judged
+    max_abnormal: int = 80    # abnormality-word candidates judged
     max_pool: int = 20000     # most frequent n-grams embedded
     max_contradiction: float = 0.3  # share of the reports affirming a phrase that deny the class
+    veto: bool = False        # an accepted single word must also read as an abnormality (step e's
+    # question); off by default: on the benchmark sets it vetoed as many findings as body parts
+    examples: bool = True     # judge the examples the definition lists ("such as X, Y or Z") first
+    accept_example: float = 0.35  # calibrated P(yes) enough for a phrase the user's definition lists
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -408,10 +422,13 @@ def choice_prompt(cls: ClassDef, sentence: str, phrase: str) -> str:
 
 
 def abnormal_prompt(sentence: str, word: str) -> str:
-    """Step (e): is this word, in this sentence, an abnormality (for the normal class)?"""
+    """Step (e): is this word, in this sentence, an abnormality (for the normal class)? Also the
+    veto on accepted synonyms (``ExpandSettings.veto``): a phrase that reads as a body part, a
+    normal state or the examination names no finding."""
+    kind = "phrase" if " " in word.strip() else "word"
     return ("You check the vocabulary of a radiology labelling system.\n"
             f'Report sentence: "{sentence}"\n'
-            f'What does the word "{word}" describe in this sentence?\n'
+            f'What does the {kind} "{word}" describe in this sentence?\n'
             "A) an abnormality: a disease, lesion, abnormal shape, size or position, a surgery "
             "or a device\n"
             "B) a body part, organ or location\n"
@@ -634,6 +651,48 @@ class OntologyExpander:
                         out.add(j)
         return out
 
+    def definition_examples(self, cls: ClassDef) -> list[str]:
+        """The wordings a definition lists as examples of its class: the items after "such as",
+        "including", "e.g.", "for example" or "stated as", up to the end of the clause, split
+        at commas, "or" and "and" ("Medical hardware such as tubes, lines or catheters" ->
+        tube, line, catheter). An item is kept in the form the corpus uses (a plural item also
+        matches its singular) and only if the corpus has it in ``min_count`` reports."""
+        out: list[str] = []
+        for m in _EXAMPLE_CUE.finditer(cls.definition):
+            items = []
+            for item in re.split(r",|;|\bor\b|\band\b|/", m.group(1), flags=re.I):
+                words = re.findall(TOKEN, item.lower())
+                while words and words[0] in FUNCTION_WORDS:
+                    words = words[1:]
+                if words:
+                    items.append(words)
+            # "rib, clavicle or vertebral fractures": a bare singular word modifies the plural
+            # head of the next longer item ("rib fractures"); a plural one is a noun of its own
+            # ("infiltrates, densities and patchy opacities")
+            for i, w in enumerate(items):
+                if len(w) == 1 and not w[0].endswith("s"):
+                    nxt = next((v for v in items[i + 1:] if len(v) > 1), None)  # its phrase
+                    if nxt and nxt[-1].endswith("s") and not nxt[-1].endswith(("ss", "us", "is")):
+                        items[i] = [*w, nxt[-1]]
+            for words in items:
+                if not words or len(words) > self.settings.max_n or not _phrase_ok(words):
+                    continue
+                last = words[-1]
+                forms = [last]
+                for suffix, repl in (("ies", "y"), ("es", ""), ("s", "")):
+                    if (last.endswith(suffix) and len(last) > len(suffix) + 2
+                            and not last.endswith(("ss", "us", "is"))):  # "tuberculosis"
+                        forms.append(last[: -len(suffix)] + repl)
+                best = None
+                for f in reversed(forms):  # the singular first: its pattern matches the plural
+                    phrase = " ".join([*words[:-1], f])
+                    count = self.example_sentence(phrase)[1]
+                    if count >= self.settings.min_count and (best is None or count > best[1]):
+                        best = (phrase, count)
+                if best and best[0] not in out:
+                    out.append(best[0])
+        return out
+
     def abnormal_candidates(self, ontology: Ontology, k: int,
                             rules: ContextRules | None = None) -> list[tuple[str, str, int, str | None]]:
         """Step (e): words that make finding sentences state an abnormality no class names.
@@ -682,7 +741,8 @@ class OntologyExpander:
         Hemorrhage: names a place, not the finding) or a word of another class's name."""
         if " " in phrase:
             return False
-        words = [w for w in re.findall(TOKEN, cls.name.lower())]
+        head, _, modifiers = cls.name.lower().partition(",")  # "Hypertension, Pulmonary"
+        words = re.findall(TOKEN, f"{modifiers} {head}")
         if phrase in words[:-1]:
             return True
         return any(phrase in re.findall(TOKEN, c.name.lower())
@@ -705,14 +765,21 @@ class OntologyExpander:
         return np.asarray(self.C @ (v / n)).ravel()
 
     def example_sentence(self, phrase: str) -> tuple[str, int, str | None]:
-        """A typical corpus sentence holding ``phrase`` (the most frequent, then shortest),
-        with the reports count and one example report id."""
+        """A typical corpus sentence holding ``phrase``, with the reports count and one example
+        report id: among the sentences that affirm it (ConText: no negation, hedge or
+        hypothetical at the match), the most frequent, then shortest; any sentence when none
+        does. The LM is asked whether the phrase names a class *in this sentence*, and the
+        embedded 1.5B reads "The lungs are free of focal airspace disease." as no."""
         pat = re.compile(phrase_pattern(phrase), re.IGNORECASE)
         count, example, hits = self.corpus.occurrences(pat)
         if not hits:
             return "", 0, None
-        best = min(hits, key=lambda i: (-len(self.corpus.reports_of[i]),
-                                        len(self.corpus.sentences[i]), i))
+        rules, sents = self._rules, self.corpus.sentences
+        affirmed = [i for i in hits
+                    if any(rules.state(sents[i], m.start(), m.end())[0] == "present"
+                           for m in pat.finditer(sents[i]))]
+        best = min(affirmed or hits, key=lambda i: (-len(self.corpus.reports_of[i]),
+                                                    len(sents[i]), i))
         return self.corpus.sentences[best], count, example
 
     def normal_candidates(self, cls: ClassDef, k: int) -> list[str]:
@@ -740,6 +807,10 @@ class OntologyExpander:
         order = np.argsort(-sims, kind="stable")[:k]
         return [self.corpus.sentences[self._normal_pool[j]] for j in order
                 if sims[j] >= self.settings.min_similarity]
+
+
+_EXAMPLE_CUE = re.compile(r"\b(?:such as|including|includes?|e\.\s?g\.?|for example|stated as)\s+"
+                          r"([^.;:()]+)", re.I)
 
 
 def _l2_rows(M):
@@ -786,7 +857,7 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
                           embedding_cache=embedding_cache)
     summary.candidates = len(ex.phrases)
 
-    name_prior = normal_prior = None
+    name_prior = normal_prior = abnormal_prior = None
     new_classes = []
     claims: dict[str, list[tuple[float, str]]] = {}  # accepted synonym -> (P(accept), class)
     bar = _progress(onto.classes, progress)
@@ -802,19 +873,44 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
         have = {lp.phrase.lower() for lp in learned} | {p.lower() for p in cls.match_phrases}
         added = Counter()
 
-        def judge(phrase: str, sentence: str) -> bool:
+        def judge(phrase: str, sentence: str, accept: float | None = None) -> bool:
+            nonlocal abnormal_prior
             if s.judge == "yesno":
                 p = asker.yes(names_prompt(cls, sentence, phrase), name_prior)
-                ok = p >= s.accept
+                ok = p >= (s.accept if accept is None else accept)
             else:
                 # uncalibrated: option A names this class, so a content-free prior would also
                 # divide out the class's own plausibility
                 probs = asker.choice(choice_prompt(cls, sentence, phrase))
                 p, ok = probs.get("A", 0.0), _wins(probs)
+            if ok and s.veto and " " not in phrase.strip():
+                # the class question is answered yes for anatomy near the finding too ("pleura"
+                # for Pleural Effusion, "mediastinal" for Mediastinum): the class-free question
+                # must also read a single word as an abnormality (not for longer phrases: "pleural
+                # fluid" reads as a body part to the 1.5B)
+                if abnormal_prior is None:
+                    abnormal_prior = asker.choice_prior(lambda x: abnormal_prompt(x, x)) or {}
+                if not _wins(asker.choice(abnormal_prompt(sentence, phrase), abnormal_prior)):
+                    added["vetoed"] += 1
+                    ok = False
             if ok:
                 claims.setdefault(phrase.lower(), []).append((p, cls.name))
             return ok
 
+        # the examples the user's definition lists, judged first at a lower bar
+        if s.examples:
+            for phrase in ex.definition_examples(cls):
+                if phrase.lower() in have or _ex_skip(ex, onto, cls, phrase):
+                    continue
+                sentence, count, example = ex.example_sentence(phrase)
+                if ex.contradicts(cls, phrase):
+                    added["contradicted"] += 1
+                    continue
+                if judge(phrase, sentence, s.accept_example):
+                    learned.append(LearnedPhrase(phrase=phrase, kind="synonym", source="lm",
+                                                 count=count, example_id=example))
+                    have.add(phrase.lower())
+                    added["definition_examples"] += 1
         # (a) + (b): mined candidates judged in context
         for phrase, _score in ex.candidates(cls):
             sentence, count, example = ex.example_sentence(phrase)
@@ -846,6 +942,13 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
                     continue
                 if any(pat.search(v) for n, pat in onto.synonym_patterns.items() if n != cls.name):
                     continue  # another class's word
+                own = onto.synonym_patterns.get(cls.name)
+                if own is not None and own.search(v):
+                    continue  # already matched by the class's vocabulary ("opacities")
+                j = ex._index.get(v.lower())
+                if j is not None and ex.follow_share[j] >= 0.6:
+                    added["modifiers"] += 1
+                    continue  # a modifier the LM listed as a variant ("focal" of Opacity)
                 if ex.contradicts(cls, v):
                     added["contradicted"] += 1
                     continue
@@ -916,6 +1019,23 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
         Path(output).write_text(expanded.to_yaml(header=_header(onto, corpus, asker, s, summary)),
                                 encoding="utf-8")
     return expanded, summary
+
+
+def _ex_skip(ex: OntologyExpander, onto: Ontology, cls: ClassDef, phrase: str) -> bool:
+    """A definition example that is already vocabulary (this class's or another's), a word of
+    a class name that only modifies it, a mask, or a single word that is nearly always a
+    modifier ("borderline", "subsegmental": followed by another content word in >= 80% of its
+    uses). The mined phrases' other filters do not apply: the user wrote the example, and its
+    normal-worded share counts its negations too ("no pleural fluid")."""
+    pats = onto.synonym_patterns
+    if any(pat.search(phrase) for pat in pats.values()):
+        return True
+    if ex._modifier_only(cls, phrase):
+        return True
+    j = ex._index.get(phrase)
+    if j is not None and " " not in phrase and ex.follow_share[j] >= 0.8:
+        return True
+    return any(len(set(w)) == 1 and len(w) > 2 for w in phrase.split())
 
 
 def _header(onto, corpus, asker, s, summary) -> str:

@@ -363,3 +363,116 @@ def test_cli_refuses_an_unknown_judge(tmp_path, capsys):
               "--judge", "maybe", "--lm", "embedded"])
     assert e.value.code == 2 and "--judge must be choice or yesno" in capsys.readouterr().err
     assert not (tmp_path / "o.yaml").exists()
+
+
+def test_a_single_word_read_as_a_body_part_is_vetoed(tmp_path):
+    """With ``veto=True``: the class question says yes to "ventriculomegaly" and to
+    "ventricles"; the class-free question reads "ventricles" as a body part (B), so only the
+    finding word is kept."""
+    from dspy.utils import DummyLM
+
+    from radlabel.programs.expand import ExpandSettings, expand_ontology
+
+    onto = Ontology.from_yaml(CLASSES)
+    lm = DummyLM([{"variants": "ventriculomegaly, ventricles"}, {"answer": "yes"}, {"answer": "A"},
+                  {"answer": "yes"}, {"answer": "B"}, {"variants": "none"}])
+    expanded, summary = expand_ontology(onto, REPORTS, lm=lm, output=tmp_path / "e.yaml",
+                                        settings=ExpandSettings(top_k=0, normal=False, veto=True),
+                                        progress=False)
+    assert expanded.by_name["Hydrocephalus"].learned_synonyms == ["ventriculomegaly"]
+    assert summary.added["Hydrocephalus"] == {"variants": 1, "vetoed": 1}
+
+
+EXAMPLE_CLASSES = """classes:
+  - name: Support Hardware
+    definition: Medical hardware such as shunt catheters, reservoirs or clips (not the skull itself).
+"""
+
+EXAMPLE_REPORTS = [
+    {"id": f"e{i}", "text": t} for i, t in enumerate([
+        "FINDINGS: Right frontal shunt catheter terminates in the lateral ventricle.",
+        "FINDINGS: Shunt catheter unchanged. Aneurysm clip in the left MCA territory.",
+        "FINDINGS: Aneurysm clips are again seen.",
+        "FINDINGS: No hemorrhage. The skull is intact.",
+    ])]
+
+
+def test_the_definitions_own_examples_are_judged_first_at_a_lower_bar(tmp_path):
+    """"such as shunt catheters, reservoirs or clips": the items the corpus has (in the form it
+    uses) are judged before any mined phrase, and kept at P(yes) >= accept_example."""
+    from radlabel.programs.expand import Corpus, ExpandSettings, OntologyExpander, expand_ontology
+
+    onto = Ontology.from_yaml(EXAMPLE_CLASSES)
+    cls = onto.by_name["Support Hardware"]
+    ex = OntologyExpander(onto, Corpus.from_reports(EXAMPLE_REPORTS))
+    assert ex.definition_examples(cls) == ["shunt catheter", "clip"]  # no "reservoirs" in the corpus
+    # before a plural head a bare singular word modifies it: "skull fractures", not "skull"
+    frac = Ontology.from_yaml("classes:\n  - name: Fracture\n    definition: A break, e.g. skull,"
+                              " orbital or facial bone fractures, and contusions.\n")
+    reports = [{"id": f"f{i}", "text": t} for i, t in enumerate([
+        "FINDINGS: Skull fracture on the left.", "FINDINGS: Left skull fracture.",
+        "FINDINGS: The skull is intact.", "FINDINGS: The skull is intact. Scalp contusions.",
+        "FINDINGS: Frontal contusions."])]
+    fx = OntologyExpander(frac, Corpus.from_reports(reports))
+    assert fx.definition_examples(frac.by_name["Fracture"]) == ["skull fracture", "contusion"]
+
+    class Table:  # P(yes) 0.4 for every question: below accept, above accept_example
+        def option_logprobs(self, msgs, options):
+            import math
+            text = msgs[-1]["content"]
+            if "Answer yes or no" in text:
+                return [math.log(0.4 if o == "yes" else 0.6) for o in options]
+            if '"clip"' in text:  # the single-word veto: read as an abnormality-or-device (A)
+                return [math.log(0.7 if o == "A" else 0.1) for o in options]
+            return [math.log(0.25) for o in options]  # content-free: no preference
+
+    lm = types.SimpleNamespace(model="table", engine=Table())
+    settings = ExpandSettings(top_k=3, variants=False, normal=False, min_similarity=0.0)
+    expanded, summary = expand_ontology(onto, EXAMPLE_REPORTS, lm=lm, output=tmp_path / "e.yaml",
+                                        settings=settings, progress=False)
+    got = expanded.by_name["Support Hardware"].learned_synonyms
+    assert got == ["shunt catheter", "clip"]
+    assert summary.added["Support Hardware"] == {"definition_examples": 2}
+    none, _ = expand_ontology(onto, EXAMPLE_REPORTS, lm=lm, output=tmp_path / "f.yaml",
+                              settings=ExpandSettings(top_k=3, variants=False, normal=False,
+                                                      min_similarity=0.0, examples=False),
+                              progress=False)
+    assert none.by_name["Support Hardware"].learned_synonyms == []  # 0.4 < accept
+
+
+def test_the_example_sentence_affirms_the_phrase():
+    """The LM is asked whether a phrase names the class *in this sentence*: the sentence shown
+    affirms the phrase when any does ("Patchy infiltrate on the left.", not the more frequent
+    "No infiltrate."); a phrase only ever denied keeps its most frequent sentence."""
+    from radlabel.programs.expand import Corpus, OntologyExpander
+
+    reports = [{"id": f"i{i}", "text": t} for i, t in enumerate([
+        "FINDINGS: No infiltrate.", "FINDINGS: No infiltrate.", "FINDINGS: No infiltrate.",
+        "FINDINGS: Patchy infiltrate on the left.", "FINDINGS: No zorbosis.",
+        "FINDINGS: No zorbosis."])]
+    onto = Ontology.from_yaml("classes:\n  - name: Opacity\n    definition: Whiter lung.\n")
+    ex = OntologyExpander(onto, Corpus.from_reports(reports))
+    assert ex.example_sentence("infiltrate") == ("Patchy infiltrate on the left.", 4, "i0")
+    assert ex.example_sentence("zorbosis") == ("No zorbosis.", 2, "i4")
+
+
+def test_variants_that_are_modifiers_or_already_matched_are_not_judged(tmp_path):
+    """The LM lists "focal" (a word nearly always followed by another content word) and
+    "opacities" (the name's plural, already matched) as variants of Opacity: neither is put to
+    the judge; "infiltrate" is."""
+    from dspy.utils import DummyLM
+
+    from radlabel.programs.expand import ExpandSettings, expand_ontology
+
+    reports = [{"id": f"v{i}", "text": t} for i, t in enumerate([
+        "FINDINGS: Focal opacity in the left base.", "FINDINGS: Focal consolidation.",
+        "FINDINGS: Right perihilar opacities.", "FINDINGS: Focal infiltrate in the right base.",
+        "FINDINGS: Patchy infiltrate.", "FINDINGS: Focal atelectasis."])]
+    onto = Ontology.from_yaml("classes:\n  - name: Opacity\n    definition: Whiter lung.\n")
+    lm = DummyLM([{"variants": "focal, opacities, infiltrate"}, {"answer": "yes"}])
+    expanded, summary = expand_ontology(onto, reports, lm=lm, output=tmp_path / "e.yaml",
+                                        settings=ExpandSettings(top_k=0, normal=False,
+                                                                examples=False),
+                                        progress=False)
+    assert expanded.by_name["Opacity"].learned_synonyms == ["infiltrate"]
+    assert summary.added["Opacity"] == {"modifiers": 1, "variants": 1}
