@@ -24,6 +24,13 @@ the other wordings the user's own reports use, and writes them into an ordinary 
     with the class it was surest of. A phrase that the reports affirming it keep denying the class
     beside ("low lung volumes" where the same reports say "no consolidation": at least
     ``max_contradiction`` of them) is dropped before the LM sees it.
+(0) **site classes**: a class named after a body part ("Aorta: an abnormality of the aorta, such
+    as tortuosity or ectasia") is not stated by a report that mentions the organ. Step (e)'s
+    class-free question is asked of the name, read in its own definition; where "a body part"
+    gets calibrated probability >= ``site_bar`` (and the user wrote no synonyms) the class
+    becomes ``role: site``: its name is no longer vocabulary, the organ's own words are no
+    candidates, phrases that hold the name ("tortuous aorta") are, and no name variants are
+    asked for. A site class that learns no synonym keeps its name (``_mark_sites``).
 (a') **the definition's own examples**: items a definition lists ("Medical hardware such as
     tubes, lines or catheters"; after "such as", "including", "e.g.", "for example", "stated
     as") that occur in the corpus, in the form it uses (singular or plural; "rib, clavicle or
@@ -135,6 +142,8 @@ class ExpandSettings:
     # question); off by default: on the benchmark sets it vetoed as many findings as body parts
     examples: bool = True     # judge the examples the definition lists ("such as X, Y or Z") first
     accept_example: float = 0.35  # calibrated P(yes) enough for a phrase the user's definition lists
+    sites: bool = True        # detect classes named after a body part (role: site)
+    site_bar: float = 0.75    # calibrated P(body part) of the name, read in its own definition
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -554,7 +563,7 @@ class OntologyExpander:
         ctx = self._context_similarity(cls, own)
         fr = np.log1p(self.freq) / math.log1p(max(self.freq.max(), 1))
         score = 0.6 * emb + 0.3 * ctx + 0.1 * fr
-        forms = self.name_forms(cls)
+        forms = set() if cls.is_site else self.name_forms(cls)
         for j in forms:
             score[j] += 1.0  # another form of a word of the name: judged first
         in_definition = self.definition_phrases(cls)
@@ -570,8 +579,8 @@ class OntologyExpander:
             if self._matches(own, p) or any(self._matches(pat, p) for n, pat in pats.items()
                                             if n != cls.name):
                 continue  # already this class's vocabulary, or another class's
-            if self._modifier_only(cls, p):
-                continue
+            if self._modifier_only(cls, p) or (cls.is_site and _site_only(cls, p)):
+                continue  # for a site class: the organ's own words ("aortic", "lungs")
             if j not in forms and (self.follow_share[j] >= 0.6 or self.normal_share[j] >= 0.5):
                 continue  # a modifier ("focal"), a phrase cut before its head ("heart size
                 # mildly"), or where reports say what is normal ("heart")
@@ -809,6 +818,15 @@ class OntologyExpander:
                 if sims[j] >= self.settings.min_similarity]
 
 
+def _site_only(cls: ClassDef, phrase: str) -> bool:
+    """Every content word of ``phrase`` is a word of the site class's name or another form of
+    one (a shared prefix of at least four letters and all but the last three: "aortic" for
+    Aorta, "mediastinal" for Mediastinum)."""
+    stems = [w[:max(4, len(w) - 3)] for w in re.findall(TOKEN, cls.name.lower()) if len(w) >= 4]
+    words = [w for w in re.findall(TOKEN, phrase.lower()) if w not in FUNCTION_WORDS]
+    return bool(words) and all(any(w.startswith(st) for st in stems) for w in words)
+
+
 _EXAMPLE_CUE = re.compile(r"\b(?:such as|including|includes?|e\.\s?g\.?|for example|stated as)\s+"
                           r"([^.;:()]+)", re.I)
 
@@ -853,6 +871,9 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
     if embedding_cache is None and cache_path is not None:
         embedding_cache = Path(str(cache_path) + ".emb.npz")
     asker = _Asker(lm, _Cache(Path(cache_path) if cache_path else None), summary)
+    sites: set[str] = set()
+    if s.sites:
+        onto, sites = _mark_sites(onto, asker, s)
     ex = OntologyExpander(onto, corpus, embedder=embedder, settings=s,
                           embedding_cache=embedding_cache)
     summary.candidates = len(ex.phrases)
@@ -925,7 +946,8 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
                 have.add(phrase.lower())
                 added["mined"] += 1
         # (c): LM-proposed abbreviations and variants, kept only where the corpus has them
-        if s.variants and s.max_variants > 0:
+        # (not for a site class: the variants of an organ's name are more anatomy)
+        if s.variants and s.max_variants > 0 and not cls.is_site:
             judged = 0
             for v in asker.variants(cls):
                 if judged >= s.max_variants:
@@ -973,8 +995,15 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
                                                  count=count, example_id=example))
                     have_normal.add(phrase)
                     added["normal_phrases"] += 1
+        update = {"learned": learned}
+        if cls.is_site:
+            added["site"] = 1
+            if not any(lp.kind == "synonym" for lp in learned):
+                # nothing learned names its abnormalities: keep matching the name, as before
+                update["role"] = None
+                added["site"] = 0
         summary.added[cls.name] = dict(added)
-        new_classes.append(cls.model_copy(update={"learned": learned}))
+        new_classes.append(cls.model_copy(update=update))
 
     # a phrase accepted for several classes ("pleural fluid": effusion, pneumothorax, edema)
     # names the one the LM was surest of
@@ -1019,6 +1048,33 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
         Path(output).write_text(expanded.to_yaml(header=_header(onto, corpus, asker, s, summary)),
                                 encoding="utf-8")
     return expanded, summary
+
+
+def _mark_sites(onto: Ontology, asker: "_Asker", s: ExpandSettings) -> tuple[Ontology, set[str]]:
+    """Classes named after a body part ("Aorta: an abnormality of the aorta, such as tortuosity
+    or ectasia"), marked ``role: site`` so that their name alone is not vocabulary: a report
+    mentions the organ mostly to say it is normal, or to state another finding of it. Step (e)'s
+    class-free question is asked of the name, read in the class's own definition; a class is a
+    site when "a body part, organ or location" gets calibrated probability >= ``site_bar``. Only
+    classes without user-written synonyms (those are the user's decision) and without a role.
+    A site class that learns no synonym gets its name back (``expand_ontology``). Needs an LM
+    that gives likelihoods (the embedded model, servers with logprobs): a generated letter has
+    no probability to hold against the bar, and the 1.5B's first choice for findings such as
+    "Pneumonia" is often B."""
+    prior = asker.choice_prior(lambda x: abnormal_prompt(x, x))
+    if not prior:
+        return onto, set()
+    out, sites = [], set()
+    for c in onto.classes:
+        if c.role is None and not c.synonyms:
+            p = asker.choice(abnormal_prompt(c.definition, c.name), prior)
+            if p.get("B", 0.0) >= s.site_bar:
+                c = c.model_copy(update={"role": "site"})
+                sites.add(c.name)
+        out.append(c)
+    if not sites:
+        return onto, sites
+    return Ontology(out, source=onto.source, vocabulary=onto.vocabulary), sites
 
 
 def _ex_skip(ex: OntologyExpander, onto: Ontology, cls: ClassDef, phrase: str) -> bool:

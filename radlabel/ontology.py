@@ -3,7 +3,10 @@
 A class file is YAML with a top-level ``classes:`` list. Each class has ``name`` and
 ``definition``, and optionally ``synonyms`` (abbreviations included), ``parent``, ``codes`` and
 ``normal_phrases`` (wordings that assert the finding is absent, e.g. "heart size is normal").
-A class with ``role: normal`` (e.g. "No Finding") is derived from the others.
+A class with ``role: normal`` (e.g. "No Finding") is derived from the others. A class with
+``role: site`` is named after a body part ("Aorta: an abnormality of the aorta, such as
+tortuosity or ectasia"): a report that merely mentions the organ does not state it, so its name
+is not vocabulary and it is matched by its synonyms and learned phrases only.
 
 When a class lists synonyms they are its whole matching vocabulary (include the name if it is
 used in reports); a class without synonyms is matched by its name. Synonym syntax: plain phrases, matched case-insensitively on word boundaries, with a trailing
@@ -60,6 +63,8 @@ def check_phrase(v) -> str:
 
 Phrase = Annotated[str, BeforeValidator(check_phrase)]
 LEARNED_KINDS = ("synonym", "normal_phrase", "abnormal_term")
+ROLES = ("normal", "site")
+NEVER = r"(?!)"  # a pattern that matches nothing
 
 
 class LearnedPhrase(BaseModel):
@@ -98,7 +103,8 @@ class ClassDef(BaseModel):
     parent: str | None = None
     codes: list[str] = Field(default_factory=list)
     normal_phrases: list[Phrase] = Field(default_factory=list)
-    role: str | None = None  # "normal": present only when nothing else is
+    role: str | None = None  # "normal": present only when nothing else is; "site": the name
+    # is a body part, matched through synonyms / learned phrases only
     learned: list[LearnedPhrase] = Field(default_factory=list)  # from `radlabel classes expand`
 
     model_config = {"extra": "forbid"}
@@ -123,6 +129,13 @@ class ClassDef(BaseModel):
                              "(role: normal) only")
         return self
 
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, v):
+        if v is not None and v not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, got {v!r}")
+        return v
+
     @property
     def learned_abnormal_terms(self) -> list[str]:
         return [lp.phrase for lp in self.learned if lp.kind == "abnormal_term"]
@@ -130,8 +143,9 @@ class ClassDef(BaseModel):
     @property
     def match_phrases(self) -> list[str]:
         """Everything that names this class in a report: the user's synonyms (or the name and
-        the parts of a "Nodule/Mass" style name when there are none) plus learned synonyms."""
-        base = self.synonyms or [self.name, *self.name.split("/")]
+        the parts of a "Nodule/Mass" style name when there are none; never the name of a
+        ``role: site`` class) plus learned synonyms."""
+        base = self.synonyms or ([] if self.is_site else [self.name, *self.name.split("/")])
         return list(dict.fromkeys(p for p in [*base, *self.learned_synonyms] if p.strip()))
 
     @property
@@ -153,6 +167,10 @@ class ClassDef(BaseModel):
     @property
     def is_normal(self) -> bool:
         return self.role == "normal"
+
+    @property
+    def is_site(self) -> bool:
+        return self.role == "site"
 
     def describe(self) -> str:
         """One line for prompts and embeddings: name, definition and a few synonyms."""
@@ -346,8 +364,8 @@ class Ontology:
             # Listed synonyms are the class's whole vocabulary; a class without any is matched
             # by its name (and the parts of a "Nodule/Mass" style name).
             phrases = sorted(set(c.match_phrases), key=len, reverse=True)
-            out[c.name] = re.compile("|".join(phrase_pattern(p) for p in phrases if p.strip()),
-                                     re.IGNORECASE)
+            out[c.name] = re.compile("|".join(phrase_pattern(p) for p in phrases if p.strip())
+                                     or NEVER, re.IGNORECASE)  # a site class with no phrases yet
         return out
 
     @cached_property

@@ -130,3 +130,27 @@ def test_duplicate_names_after_normalisation_name_both():
     with _pytest.raises(InputError) as e:
         Ontology.from_yaml(text, source="x.yaml")
     assert "x.yaml:3" in str(e.value) and "Pleural Effusion" in str(e.value)
+
+
+def test_a_site_class_is_matched_by_its_phrases_not_its_name():
+    """``role: site``: the class is named after a body part, so "The aorta is normal." and
+    "Tortuous aorta." do not mention it by the name; its learned phrases do. Without any phrase
+    it matches nothing (not everything)."""
+    text = ("classes:\n- name: Aorta\n  definition: An abnormality of the aorta.\n  role: site\n"
+            "  learned:\n  - {phrase: tortuous aorta, kind: synonym, source: lm, count: 3}\n"
+            "- name: Heart\n  definition: An abnormality of the heart.\n  role: site\n"
+            "- name: Effusion\n  definition: Fluid.\n")
+    onto = Ontology.from_yaml(text)
+    pats = onto.synonym_patterns
+    assert pats["Aorta"].search("Tortuous aorta.") and not pats["Aorta"].search("The aorta is normal.")
+    assert not pats["Heart"].search("The heart is normal.") and not pats["Heart"].search("x")
+    assert pats["Effusion"].search("Small effusion.")  # no role: the name, as before
+    back = Ontology.from_yaml(onto.to_yaml())
+    assert [c.role for c in back.classes] == ["site", "site", None]
+
+
+def test_an_unknown_role_names_file_line_field():
+    with pytest.raises(InputError) as e:
+        Ontology.from_yaml("classes:\n  - name: A\n    definition: b\n    role: sight\n",
+                           source="c.yaml")
+    assert str(e.value).startswith("c.yaml:4 [classes[0].role]") and "normal, site" in str(e.value)

@@ -476,3 +476,50 @@ def test_variants_that_are_modifiers_or_already_matched_are_not_judged(tmp_path)
                                         progress=False)
     assert expanded.by_name["Opacity"].learned_synonyms == ["infiltrate"]
     assert summary.added["Opacity"] == {"modifiers": 1, "variants": 1}
+
+
+def test_a_class_named_after_a_body_part_learns_its_abnormal_phrasings(tmp_path):
+    """"Aorta: an abnormality of the aorta": the class-free question reads the name as a body
+    part, so the class becomes ``role: site``; the organ's own words ("aortic") are no
+    candidates, "tortuous aorta" is judged and learned, and "The aorta is normal." no longer
+    names it. A site class that learns nothing keeps its name; a finding class is untouched."""
+    from radlabel.programs.expand import Corpus, ExpandSettings, OntologyExpander, expand_ontology
+
+    classes = ("classes:\n  - name: Aorta\n    definition: An abnormality of the aorta.\n"
+               "  - name: Heart\n    definition: An abnormality of the heart.\n"
+               "  - name: Effusion\n    definition: Fluid around the lung.\n")
+    reports = [{"id": f"a{i}", "text": t} for i, t in enumerate([
+        "FINDINGS: Tortuous aorta. The heart is normal.", "FINDINGS: Tortuous aorta. Aortic arch calcified.",
+        "FINDINGS: The aorta is normal. Small effusion.", "FINDINGS: Tortuous aorta.",
+        "FINDINGS: Aortic arch calcified. The heart is normal."])]
+
+    class Table:
+        def option_logprobs(self, msgs, options):
+            import math
+            text = msgs[-1]["content"]
+            if "Answer yes or no" in text:  # names Aorta? only the tortuous aorta
+                p = 0.9 if ('"tortuous aorta"' in text and "Finding: Aorta." in text) else 0.1
+                if any(f'"{x}"' in text for x in ("N/A", "", "[MASK]")):
+                    p = 0.5  # content-free: no preference
+                return [math.log(p if o == "yes" else 1 - p) for o in options]
+            body = any(f'word "{w}"' in text for w in ("Aorta", "Heart"))
+            p = {"A": 0.05, "B": 0.85, "C": 0.05, "D": 0.05} if body else \
+                {"A": 0.25, "B": 0.25, "C": 0.25, "D": 0.25}
+            return [math.log(p[o]) for o in options]
+
+    lm = types.SimpleNamespace(model="table", engine=Table())
+    settings = ExpandSettings(top_k=6, variants=False, normal=False, min_similarity=0.0, min_count=2)
+    out = tmp_path / "e.yaml"
+    expanded, summary = expand_ontology(Ontology.from_yaml(classes), reports, lm=lm, output=out,
+                                        settings=settings, progress=False)
+    aorta, heart, eff = (expanded.by_name[n] for n in ("Aorta", "Heart", "Effusion"))
+    assert aorta.role == "site" and aorta.learned_synonyms == ["tortuous aorta"]
+    assert heart.role is None and heart.learned_synonyms == []  # learned nothing: its name back
+    assert eff.role is None
+    assert summary.added["Aorta"]["site"] == 1 and summary.added["Heart"]["site"] == 0
+    pats = Ontology.load(out).synonym_patterns
+    assert pats["Aorta"].search("Tortuous aorta.") and not pats["Aorta"].search("The aorta is normal.")
+    site = Ontology.from_yaml(classes.replace("the aorta.\n", "the aorta.\n    role: site\n", 1))
+    ex = OntologyExpander(site, Corpus.from_reports(reports), settings=settings)
+    cands = [p for p, _ in ex.candidates(site.by_name["Aorta"], k=20)]
+    assert "aortic" not in cands and "aorta" not in cands and "tortuous aorta" in cands
