@@ -114,6 +114,7 @@ cannot cant may might could concern concerning consider considered versus
 """.split())
 NORMAL_WORDS = ("normal", "normally", "unremarkable", "clear", "intact", "within normal limits",
                 "preserved", "maintained", "patent", "symmetric", "midline", "negative")
+MODIFIER_SHARE = 0.6  # a word followed by another content word in this share of its uses modifies it
 _NORMAL_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, NORMAL_WORDS)) + r")\b")
 TOKEN = r"(?u)\b[a-z][a-z0-9]*(?:[-'/][a-z0-9]+)*\b"
 CACHE_SUFFIX = ".cache.jsonl"
@@ -508,6 +509,7 @@ class OntologyExpander:
         # "lungs" are where reports say what is normal)
         rules = self._rules = ContextRules.default()
         self._denied: dict[str, set[str]] = {}
+        self._scans: dict[str, tuple[int, str | None, list[int], list[int]]] = {}
         normal_rows = np.array([bool(rules.states_normality(x)) for x in self.corpus.sentences])
         normal_w = weights * normal_rows
         self.normal_share = (np.asarray(self.P.T @ normal_w).ravel() / np.maximum(self.freq, 1))
@@ -581,10 +583,11 @@ class OntologyExpander:
                 continue  # already this class's vocabulary, or another class's
             if self._modifier_only(cls, p) or (cls.is_site and _site_only(cls, p)):
                 continue  # for a site class: the organ's own words ("aortic", "lungs")
-            if j not in forms and (self.follow_share[j] >= 0.6 or self.normal_share[j] >= 0.5):
+            if j not in forms and (self.follow_share[j] >= MODIFIER_SHARE
+                                   or self.normal_share[j] >= 0.5):
                 continue  # a modifier ("focal"), a phrase cut before its head ("heart size
                 # mildly"), or where reports say what is normal ("heart")
-            if any(len(set(w)) == 1 and len(w) > 2 for w in p.split()):
+            if _masked(p):
                 continue  # a de-identification mask ("xxxx")
             if any(re.search(phrase_pattern(q), p) or re.search(phrase_pattern(p), q)
                    for q, _ in out):
@@ -608,13 +611,7 @@ class OntologyExpander:
                         denied.update(self.corpus.reports_of[i])
             self._denied[cls.name] = denied
         denied = self._denied[cls.name]
-        pat = re.compile(phrase_pattern(phrase), re.IGNORECASE)
-        affirmed: set[str] = set()
-        for i in self.corpus.occurrences(pat)[2]:
-            sent = self.corpus.sentences[i]
-            if any(rules.state(sent, m.start(), m.end())[0] == "present"
-                   for m in pat.finditer(sent)):
-                affirmed.update(self.corpus.reports_of[i])
+        affirmed = {r for i in self.scan(phrase)[3] for r in self.corpus.reports_of[i]}
         if not affirmed:
             return 0.0, 0
         return len(affirmed & denied) / len(affirmed), len(affirmed)
@@ -695,7 +692,7 @@ class OntologyExpander:
                 best = None
                 for f in reversed(forms):  # the singular first: its pattern matches the plural
                     phrase = " ".join([*words[:-1], f])
-                    count = self.example_sentence(phrase)[1]
+                    count = self.scan(phrase)[0]
                     if count >= self.settings.min_count and (best is None or count > best[1]):
                         best = (phrase, count)
                 if best and best[0] not in out:
@@ -778,18 +775,29 @@ class OntologyExpander:
         report id: among the sentences that affirm it (ConText: no negation, hedge or
         hypothetical at the match), the most frequent, then shortest; any sentence when none
         does. The LM is asked whether the phrase names a class *in this sentence*, and the
-        embedded 1.5B reads "The lungs are free of focal airspace disease." as no."""
-        pat = re.compile(phrase_pattern(phrase), re.IGNORECASE)
-        count, example, hits = self.corpus.occurrences(pat)
+        embedded 1.5B answers no for a phrase read in a negation ("both lungs are free of <it>")."""
+        count, example, hits, affirmed = self.scan(phrase)
         if not hits:
             return "", 0, None
-        rules, sents = self._rules, self.corpus.sentences
-        affirmed = [i for i in hits
-                    if any(rules.state(sents[i], m.start(), m.end())[0] == "present"
-                           for m in pat.finditer(sents[i]))]
+        sents = self.corpus.sentences
         best = min(affirmed or hits, key=lambda i: (-len(self.corpus.reports_of[i]),
                                                     len(sents[i]), i))
-        return self.corpus.sentences[best], count, example
+        return sents[best], count, example
+
+    def scan(self, phrase: str) -> tuple[int, str | None, list[int], list[int]]:
+        """(reports containing ``phrase``, one example report id, the distinct sentences holding
+        it, those of them that affirm it by the cue rules), computed once per phrase:
+        ``example_sentence`` and ``contradiction`` ask about the same phrases."""
+        hit = self._scans.get(phrase)
+        if hit is None:
+            pat = re.compile(phrase_pattern(phrase), re.IGNORECASE)
+            count, example, hits = self.corpus.occurrences(pat)
+            rules, sents = self._rules, self.corpus.sentences
+            affirmed = [i for i in hits
+                        if any(rules.state(sents[i], m.start(), m.end())[0] == "present"
+                               for m in pat.finditer(sents[i]))]
+            hit = self._scans[phrase] = (count, example, hits, affirmed)
+        return hit
 
     def normal_candidates(self, cls: ClassDef, k: int) -> list[str]:
         """Short, frequent sentences with a normality word that mention no class."""
@@ -871,9 +879,8 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
     if embedding_cache is None and cache_path is not None:
         embedding_cache = Path(str(cache_path) + ".emb.npz")
     asker = _Asker(lm, _Cache(Path(cache_path) if cache_path else None), summary)
-    sites: set[str] = set()
     if s.sites:
-        onto, sites = _mark_sites(onto, asker, s)
+        onto = _mark_sites(onto, asker, s)
     ex = OntologyExpander(onto, corpus, embedder=embedder, settings=s,
                           embedding_cache=embedding_cache)
     summary.candidates = len(ex.phrases)
@@ -962,13 +969,10 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
                 if count < 1:
                     summary.rejected_not_in_corpus.setdefault(cls.name, []).append(v)
                     continue
-                if any(pat.search(v) for n, pat in onto.synonym_patterns.items() if n != cls.name):
-                    continue  # another class's word
-                own = onto.synonym_patterns.get(cls.name)
-                if own is not None and own.search(v):
-                    continue  # already matched by the class's vocabulary ("opacities")
+                if any(pat.search(v) for pat in onto.synonym_patterns.values()):
+                    continue  # already this class's vocabulary ("opacities") or another's
                 j = ex._index.get(v.lower())
-                if j is not None and ex.follow_share[j] >= 0.6:
+                if j is not None and ex.follow_share[j] >= MODIFIER_SHARE:
                     added["modifiers"] += 1
                     continue  # a modifier the LM listed as a variant ("focal" of Opacity)
                 if ex.contradicts(cls, v):
@@ -1050,7 +1054,7 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
     return expanded, summary
 
 
-def _mark_sites(onto: Ontology, asker: "_Asker", s: ExpandSettings) -> tuple[Ontology, set[str]]:
+def _mark_sites(onto: Ontology, asker: "_Asker", s: ExpandSettings) -> Ontology:
     """Classes named after a body part ("Aorta: an abnormality of the aorta, such as tortuosity
     or ectasia"), marked ``role: site`` so that their name alone is not vocabulary: a report
     mentions the organ mostly to say it is normal, or to state another finding of it. Step (e)'s
@@ -1063,18 +1067,17 @@ def _mark_sites(onto: Ontology, asker: "_Asker", s: ExpandSettings) -> tuple[Ont
     "Pneumonia" is often B."""
     prior = asker.choice_prior(lambda x: abnormal_prompt(x, x))
     if not prior:
-        return onto, set()
-    out, sites = [], set()
+        return onto
+    out = []
     for c in onto.classes:
         if c.role is None and not c.synonyms:
             p = asker.choice(abnormal_prompt(c.definition, c.name), prior)
             if p.get("B", 0.0) >= s.site_bar:
                 c = c.model_copy(update={"role": "site"})
-                sites.add(c.name)
         out.append(c)
-    if not sites:
-        return onto, sites
-    return Ontology(out, source=onto.source, vocabulary=onto.vocabulary), sites
+    if out == list(onto.classes):  # no site
+        return onto
+    return Ontology(out, source=onto.source, vocabulary=onto.vocabulary)
 
 
 def _ex_skip(ex: OntologyExpander, onto: Ontology, cls: ClassDef, phrase: str) -> bool:
@@ -1091,6 +1094,11 @@ def _ex_skip(ex: OntologyExpander, onto: Ontology, cls: ClassDef, phrase: str) -
     j = ex._index.get(phrase)
     if j is not None and " " not in phrase and ex.follow_share[j] >= 0.8:
         return True
+    return _masked(phrase)
+
+
+def _masked(phrase: str) -> bool:
+    """A de-identification mask ("xxxx") among the words."""
     return any(len(set(w)) == 1 and len(w) > 2 for w in phrase.split())
 
 
