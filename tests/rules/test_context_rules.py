@@ -103,7 +103,7 @@ def test_spans_and_clause_scope(text, a, b, want):
 @pytest.mark.parametrize("text,word,want", [
     ("The heart is normal in size.", "heart", ("absent", "is normal")),
     ("Heart size and pulmonary vascularity are normal.", "heart", "absent"),
-    ("The lungs are free of focal airspace disease.", "lungs", "absent"),
+    ("Both lungs are free of focal disease.", "lungs", "absent"),
     ("Lungs demonstrate no acute findings.", "lungs", "absent"),
     ("Clear lungs.", "lungs", ("absent", "Clear")),
     ("Heart and mediastinum normal.", "heart", "absent"),            # normality closes the statement
