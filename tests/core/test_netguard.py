@@ -232,8 +232,17 @@ def test_allow_remote_from_a_config_file_is_announced(tmp_path, capsys):
 
 
 def test_a_proxy_in_the_environment_never_sees_a_loopback_chroma_server(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
     pytest.importorskip("chromadb")
-    from test_retrieval_server import CHROMA, _free_port
+    # the chroma server helpers live with the server tests (not importable by name when only
+    # tests/core is collected)
+    path = Path(__file__).parents[1] / "retrieval" / "test_retrieval_server.py"
+    spec = importlib.util.spec_from_file_location("_retrieval_server_helpers", path)
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    CHROMA, _free_port = helpers.CHROMA, helpers._free_port
 
     if CHROMA is None:
         pytest.skip("the chroma CLI is not installed")
