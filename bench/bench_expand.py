@@ -14,7 +14,7 @@ labelling before and after is the rule stage (`--judge none`), so the difference
 vocabulary alone. Nothing of the IU text is written inside the repository (work dir: --output).
 
 Usage: python bench/bench_expand.py --sets chest,mesh,headct [--lm embedded] [--top-k 6]
-       [--no-variants] [--no-normal] [--no-abnormal] [--judge choice|yesno] [--n-synth 300]
+       [--no-variants] [--no-normal] [--no-abnormal] [--no-stems] [--judge choice|yesno] [--n-synth 300]
        [--output /tmp/bench_expand]
 """
 from __future__ import annotations
@@ -118,6 +118,7 @@ def main():
     ap.add_argument("--no-normal", action="store_true")
     ap.add_argument("--no-abnormal", action="store_true", help="skip step (e), abnormality words")
     ap.add_argument("--max-abnormal", type=int, default=80)
+    ap.add_argument("--no-stems", action="store_true", help="step (e) keeps words as written, not families")
     ap.add_argument("--veto", action="store_true",
                     help="also ask the class-free abnormality check of single words (off by default)")
     ap.add_argument("--no-examples", action="store_true", help="skip the definition's own examples")
@@ -134,7 +135,7 @@ def main():
     tmp = Path(tempfile.mkdtemp())
     settings = ExpandSettings(top_k=args.top_k, max_variants=args.max_variants,
                               max_normal=args.max_normal, variants=not args.no_variants,
-                              normal=not args.no_normal, abnormal=not args.no_abnormal,
+                              normal=not args.no_normal, abnormal=not args.no_abnormal, stems=not args.no_stems,
                               max_abnormal=args.max_abnormal, judge=args.judge,
                               veto=args.veto, examples=not args.no_examples)
     rows = []

@@ -28,6 +28,7 @@ def expand_cmd(
     no_normal: bool = typer.Option(False, "--no-normal", help="skip normal phrases"),
     max_abnormal: int = typer.Option(80, "--max-abnormal", help="abnormality-word candidates judged for the normal class"),
     no_abnormal: bool = typer.Option(False, "--no-abnormal", help="skip abnormality words (normal class)"),
+    no_stems: bool = typer.Option(False, "--no-stems", help="keep an accepted abnormality word as written, not as its family (degenerat*)"),
     no_examples: bool = typer.Option(False, "--no-examples", help="skip the examples the definitions list (judged first, at a lower bar)"),
     veto: bool = typer.Option(False, "--veto", help="an accepted single word must also read as an abnormality (one more LM question each)"),
     judge: str = typer.Option("yesno", "--judge", help="yesno (calibrated P(yes)) or choice (A/B/C/D, A must win)"),
@@ -65,7 +66,7 @@ def expand_cmd(
         raise InputError(f"--judge must be choice or yesno, got {judge!r}", field="judge")
     settings = ExpandSettings(top_k=top_k, max_variants=max_variants, max_normal=max_normal,
                               min_count=min_count, variants=not no_variants, normal=not no_normal,
-                              abnormal=not no_abnormal, max_abnormal=max_abnormal, judge=judge,
+                              abnormal=not no_abnormal, stems=not no_stems, max_abnormal=max_abnormal, judge=judge,
                               examples=not no_examples, veto=veto)
     console = Console(stderr=True)
     console.print(f"expanding {len(onto.finding_classes)} classes of {onto.source} with "

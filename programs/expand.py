@@ -61,7 +61,9 @@ the other wordings the user's own reports use, and writes them into an ordinary 
     would leave the report normal. Words of affirmed, non-normal finding sentences that the
     ontology's vocabulary does not yet explain (``OntologyExpander.abnormal_candidates``) are put
     to the LM as a choice (abnormality / body part / normal state / the examination, with
-    content-free calibration); the winners become ``abnormal_term`` entries of the normal class.
+    content-free calibration); the winners become ``abnormal_term`` entries of the normal class,
+    kept as their word family (``family_stem``: "degenerat*" for "degenerative", so the report
+    that says "degeneration" is not normal either); a candidate of a learned family is not asked.
 
 Cost is bounded: at most ``top_k + max_variants`` scored questions, one short generation and
 ``max_normal`` scorings per class, plus ``max_abnormal`` for the ontology, whatever the corpus
@@ -92,7 +94,7 @@ from radlabel.ontology import ClassDef, LearnedPhrase, Ontology, check_phrase, p
 from radlabel.programs.likelihood import calibrate, score_options
 from radlabel.retrieval.embeddings import get_embedder
 from radlabel.rules.context import ContextRules
-from radlabel.rules.normality import abnormal_pattern, uninformative_words
+from radlabel.rules.normality import abnormal_pattern, term_pattern, uninformative_words
 from radlabel.sections import report_sentences
 
 # Generic English: function words and negation/hedge cues a mined phrase may not start or end
@@ -137,6 +139,7 @@ class ExpandSettings:
     normal: bool = True       # step (d)
     abnormal: bool = True     # step (e): abnormality words for the normal class
     max_abnormal: int = 80    # abnormality-word candidates judged
+    stems: bool = True        # an accepted abnormality word is kept as its family ("degenerat*")
     max_pool: int = 20000     # most frequent n-grams embedded
     max_contradiction: float = 0.3  # share of the reports affirming a phrase that deny the class
     veto: bool = False        # an accepted single word must also read as an abnormality (step e's
@@ -1031,15 +1034,21 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
         learned = list(normal.learned)
         have = {lp.phrase.lower() for lp in learned}
         n_added = 0
+        stems: list[re.Pattern] = []
         cands = ex.abnormal_candidates(expanded, s.max_abnormal)
         for word, sentence, count, example in _progress(cands, progress, "abnormality words",
                                                         "word"):
-            if word in have:
-                continue
+            if word in have or any(st.fullmatch(word) for st in stems):
+                continue  # learned already, or another form of a learned word
             if _wins(asker.choice(abnormal_prompt(sentence, word), prior)):
-                learned.append(LearnedPhrase(phrase=word, kind="abnormal_term", source="lm",
-                                             count=count, example_id=example))
-                have.add(word)
+                term = family_stem(word) if s.stems else word
+                pat = re.compile(term_pattern(term), re.I)
+                n, _, _ = corpus.occurrences(re.compile(
+                    r"(?<![\w-])" + pat.pattern + r"(?![\w-])", re.I))
+                learned.append(LearnedPhrase(phrase=term, kind="abnormal_term", source="lm",
+                                             count=max(n, count), example_id=example))
+                have.add(term)
+                stems.append(pat)
                 n_added += 1
         summary.added[normal.name] = {"abnormal_terms": n_added}
         expanded = Ontology([normal.model_copy(update={"learned": learned}) if c is normal else c
@@ -1052,6 +1061,20 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
         Path(output).write_text(expanded.to_yaml(header=_header(onto, corpus, asker, s, summary)),
                                 encoding="utf-8")
     return expanded, summary
+
+
+def family_stem(word: str) -> str:
+    """The abnormal term kept for an accepted abnormality word: its family, all but the last
+    three letters (at least five) and ``*``, so the other forms of the word count too
+    ("degenerative" -> "degenerat*": degeneration, degenerated). Words of up to five letters
+    are kept as they are.
+
+    >>> family_stem("degenerative"), family_stem("tortuous"), family_stem("clips")
+    ('degenerat*', 'tortu*', 'clips')
+    """
+    if len(word) <= 5 or not word.isalpha():
+        return word
+    return word[:max(5, len(word) - 3)] + "*"
 
 
 def _mark_sites(onto: Ontology, asker: "_Asker", s: ExpandSettings) -> Ontology:

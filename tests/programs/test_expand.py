@@ -252,13 +252,36 @@ def test_learned_abnormality_words_turn_the_normal_class_off(tmp_path):
         settings=ExpandSettings(top_k=0, variants=False, normal=False, max_abnormal=5))
     nf = expanded.by_name["No Finding"]
     assert [(lp.phrase, lp.kind, lp.count, lp.example_id) for lp in nf.learned] == [
-        ("degenerative", "abnormal_term", 2, "n1")]
+        ("degenerat*", "abnormal_term", 2, "n1")]  # kept as its word family
     assert summary.added["No Finding"] == {"abnormal_terms": 1}
     back = Ontology.load(out)
     assert back.hash == expanded.hash
-    after = Labeler(classes=back, judge="none")(NORMAL_REPORTS[1]["text"]).labels
-    assert after["No Finding"] == "absent"
-    assert Labeler(classes=back, judge="none")(NORMAL_REPORTS[2]["text"]).labels["No Finding"] == "present"
+    lab = Labeler(classes=back, judge="none")
+    assert lab(NORMAL_REPORTS[1]["text"]).labels["No Finding"] == "absent"
+    # another form of the word, never seen by the expansion, is an abnormality too
+    assert lab("FINDINGS: Disc degeneration at C5-6.").labels["No Finding"] == "absent"
+    assert lab(NORMAL_REPORTS[2]["text"]).labels["No Finding"] == "present"
+
+
+def test_abnormality_word_families_are_asked_once(tmp_path):
+    """A candidate of a family already learned ("degeneration" after "degenerative") is not
+    put to the LM; with ``stems=False`` the word is kept as written and both are asked."""
+    from dspy.utils import DummyLM
+
+    from radlabel.programs.expand import ExpandSettings, expand_ontology
+
+    reports = NORMAL_REPORTS + [
+        {"id": "n6", "text": "FINDINGS: Disc degeneration at C5-6."},
+        {"id": "n7", "text": "FINDINGS: Disc degeneration at C6-7."}]
+    onto = Ontology.from_yaml(NORMAL_CLASSES)
+    for stems, terms in ((True, ["degenerat*"]), (False, ["degeneration", "degenerative"])):
+        lm = DummyLM([{"answer": "A"}] * 40)
+        expanded, _ = expand_ontology(
+            onto, reports, lm=lm, output=tmp_path / f"s{stems}.yaml", progress=False,
+            settings=ExpandSettings(top_k=0, variants=False, normal=False, sites=False,
+                                    max_abnormal=2, stems=stems))
+        got = expanded.by_name["No Finding"].learned_abnormal_terms
+        assert sorted(got) == sorted(terms)
 
 
 def test_abnormal_terms_only_on_the_normal_class():
@@ -523,3 +546,4 @@ def test_a_class_named_after_a_body_part_learns_its_abnormal_phrasings(tmp_path)
     ex = OntologyExpander(site, Corpus.from_reports(reports), settings=settings)
     cands = [p for p, _ in ex.candidates(site.by_name["Aorta"], k=20)]
     assert "aortic" not in cands and "aorta" not in cands and "tortuous aorta" in cands
+
