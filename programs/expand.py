@@ -29,8 +29,10 @@ the other wordings the user's own reports use, and writes them into an ordinary 
     class-free question is asked of the name, read in its own definition; where "a body part"
     gets calibrated probability >= ``site_bar`` (and the user wrote no synonyms) the class
     becomes ``role: site``: its name is no longer vocabulary, the organ's own words are no
-    candidates, phrases that hold the name ("tortuous aorta") are, and no name variants are
-    asked for. A site class that learns no synonym keeps its name (``_mark_sites``).
+    candidates for any class, nor are locations made of the site classes' words ("thoracic
+    aorta", "right clavicle": ``OntologyExpander.anatomy_only``); phrases that hold the name
+    and a finding word ("tortuous aorta") are, and no name variants are asked for. A site
+    class that learns no synonym keeps its name (``_mark_sites``).
 (a') **the definition's own examples**: items a definition lists ("Medical hardware such as
     tubes, lines or catheters"; after "such as", "including", "e.g.", "for example", "stated
     as") that occur in the corpus, in the form it uses (singular or plural; "rib, clavicle or
@@ -584,8 +586,9 @@ class OntologyExpander:
             if self._matches(own, p) or any(self._matches(pat, p) for n, pat in pats.items()
                                             if n != cls.name):
                 continue  # already this class's vocabulary, or another class's
-            if self._modifier_only(cls, p) or (cls.is_site and _site_only(cls, p)):
-                continue  # for a site class: the organ's own words ("aortic", "lungs")
+            if self._modifier_only(cls, p) or self.anatomy_only(p, cls):
+                continue  # a place the ontology names: the organ's own words ("aortic",
+                # "lungs") or a location ("thoracic aorta"), not a finding
             if j not in forms and (self.follow_share[j] >= MODIFIER_SHARE
                                    or self.normal_share[j] >= 0.5):
                 continue  # a modifier ("focal"), a phrase cut before its head ("heart size
@@ -597,6 +600,48 @@ class OntologyExpander:
                 continue  # "left pleural thickening" after "pleural thickening"
             out.append((p, float(score[j])))
         return out
+
+    @property
+    def site_stems(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(stems of the site classes' name words, stems of the finding classes' name words,
+        the site classes' name words of five letters or more).
+        A site stem is a shared prefix of at least four letters and all but the last three
+        ("aortic" for Aorta, "mediastinal" for Mediastinum); a finding stem the rule of
+        ``name_forms`` ("bronchitis" is a form of Bronchitis, not of Bronchi)."""
+        if not hasattr(self, "_site_stems"):
+            def words(classes):
+                return {w for c in classes for w in re.findall(TOKEN, c.name.lower()) if len(w) >= 4}
+
+            def stems(ws, least):
+                return tuple(sorted({w[:max(least, len(w) - 3)] for w in ws}))
+            classes = self.ontology.finding_classes
+            sites = words([c for c in classes if c.is_site])
+            self._site_stems = (stems(sites, 4), stems(words([c for c in classes if not c.is_site]), 5),
+                                tuple(sorted(w for w in sites if len(w) >= 5)))
+        return self._site_stems
+
+    def anatomy_only(self, phrase: str, cls: ClassDef | None = None) -> bool:
+        """Every content word of ``phrase`` is a body part the ontology names, the rest stop
+        words ("right", "left"): a form of a word of a site class's name or a compound holding
+        one ("hemidiaphragm") that holds no stem of a finding class's name word, or (``cls`` a
+        site class) a form of its own name. Such a phrase is a
+        location ("thoracic aorta", "right clavicle", "aortic"), which the class question tends
+        to accept for the organ or a finding of it. False for an ontology without site classes.
+        """
+        sites, findings, whole = self.site_stems
+        if not sites:
+            return False
+        own = ()
+        if cls is not None and cls.is_site:
+            own = tuple(w[:max(4, len(w) - 3)] for w in re.findall(TOKEN, cls.name.lower())
+                        if len(w) >= 4)
+        skip = FUNCTION_WORDS | self._rules.stop_words
+
+        def place(w: str) -> bool:  # "aortic"; a compound holding an organ: "hemidiaphragm"
+            return ((w.startswith(sites) or any(x in w for x in whole))
+                    and not any(x in w for x in findings))
+        words = [w for w in re.findall(TOKEN, phrase.lower()) if w not in skip]
+        return bool(words) and all((own and w.startswith(own)) or place(w) for w in words)
 
     def contradiction(self, cls: ClassDef, phrase: str) -> tuple[float, int]:
         """(share, n): of the n reports that affirm ``phrase`` (ConText: no negation, hedge or
@@ -827,15 +872,6 @@ class OntologyExpander:
         order = np.argsort(-sims, kind="stable")[:k]
         return [self.corpus.sentences[self._normal_pool[j]] for j in order
                 if sims[j] >= self.settings.min_similarity]
-
-
-def _site_only(cls: ClassDef, phrase: str) -> bool:
-    """Every content word of ``phrase`` is a word of the site class's name or another form of
-    one (a shared prefix of at least four letters and all but the last three: "aortic" for
-    Aorta, "mediastinal" for Mediastinum)."""
-    stems = [w[:max(4, len(w) - 3)] for w in re.findall(TOKEN, cls.name.lower()) if len(w) >= 4]
-    words = [w for w in re.findall(TOKEN, phrase.lower()) if w not in FUNCTION_WORDS]
-    return bool(words) and all(any(w.startswith(st) for st in stems) for w in words)
 
 
 _EXAMPLE_CUE = re.compile(r"\b(?:such as|including|includes?|e\.\s?g\.?|for example|stated as)\s+"

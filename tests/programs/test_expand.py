@@ -547,3 +547,39 @@ def test_a_class_named_after_a_body_part_learns_its_abnormal_phrasings(tmp_path)
     cands = [p for p, _ in ex.candidates(site.by_name["Aorta"], k=20)]
     assert "aortic" not in cands and "aorta" not in cands and "tortuous aorta" in cands
 
+
+def test_locations_named_by_site_classes_are_no_candidates():
+    """With site classes (body parts the LM recognised in the class file), a phrase made only of
+    their words and stop words is a location ("thoracic aorta", "right clavicle"): no candidate
+    for any class. A finding word beside them keeps the phrase ("tortuous thoracic aorta",
+    "clavicle fracture"). Without site classes nothing is a location."""
+    from radlabel.programs.expand import Corpus, ExpandSettings, OntologyExpander
+
+    classes = ("classes:\n"
+               "  - {name: Aorta, definition: An abnormality of the aorta., role: site}\n"
+               "  - {name: Thoracic Vertebrae, definition: An abnormality of the thoracic vertebrae., role: site}\n"
+               "  - {name: Clavicle, definition: An abnormality of a clavicle., role: site}\n"
+               "  - {name: Bronchi, definition: An abnormality of the bronchi., role: site}\n"
+               "  - {name: Fracture, definition: A broken bone.}\n"
+               "  - {name: Bronchiectasis, definition: Widened bronchi.}\n")
+    texts = ["FINDINGS: Tortuous thoracic aorta. Old right clavicle fracture.",
+             "FINDINGS: Tortuous thoracic aorta. Healed right clavicle fracture.",
+             "FINDINGS: The thoracic aorta is calcified. Right clavicle fracture.",
+             "FINDINGS: Clavicle fracture on the right."]
+    reports = [{"id": f"s{i}", "text": t} for i, t in enumerate(texts)]
+    settings = ExpandSettings(min_similarity=0.0, min_count=2)
+    onto = Ontology.from_yaml(classes)
+    ex = OntologyExpander(onto, Corpus.from_reports(reports), settings=settings)
+    assert ex.anatomy_only("thoracic aorta") and ex.anatomy_only("right clavicle")
+    assert ex.anatomy_only("aortic") and ex.anatomy_only("thoracic vertebral")
+    assert not ex.anatomy_only("tortuous thoracic aorta") and not ex.anatomy_only("clavicle fracture")
+    assert ex.anatomy_only("bronchi") and ex.anatomy_only("peribronchi")
+    assert ex.anatomy_only("hemiclavicle")  # a compound holding a site word (5+ letters)
+    assert not ex.anatomy_only("bronchiectatic")  # a form of a finding class's name
+    for name in ("Aorta", "Fracture"):
+        cands = [p for p, _ in ex.candidates(onto.by_name[name], k=50)]
+        assert "thoracic aorta" not in cands and "right clavicle" not in cands and cands
+    assert any("tortuous" in p for p, _ in ex.candidates(onto.by_name["Aorta"], k=50))
+    plain = Ontology.from_yaml(classes.replace(", role: site", ""))
+    ex2 = OntologyExpander(plain, Corpus.from_reports(reports), settings=settings)
+    assert not ex2.anatomy_only("thoracic aorta")
