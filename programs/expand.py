@@ -709,15 +709,21 @@ class OntologyExpander:
         """The wordings a definition lists as examples of its class: the items after "such as",
         "including", "e.g.", "for example" or "stated as", up to the end of the clause, split
         at commas, "or" and "and" ("Medical hardware such as tubes, lines or catheters" ->
-        tube, line, catheter). An item is kept in the form the corpus uses (a plural item also
+        tube, line, catheter), leading articles dropped. A list whose first item starts with
+        another function word says where or whence, not what ("e.g. from a prior study", "e.g.
+        of a rib, clavicle or vertebra" for a fracture): it gives no example. An item is kept in the form the corpus uses (a plural item also
         matches its singular) and only if the corpus has it in ``min_count`` reports."""
         out: list[str] = []
         for m in _EXAMPLE_CUE.finditer(cls.definition):
             items = []
             for item in re.split(r",|;|\bor\b|\band\b|/", m.group(1), flags=re.I):
                 words = re.findall(TOKEN, item.lower())
-                while words and words[0] in FUNCTION_WORDS:
+                while words and words[0] in _ARTICLES:
                     words = words[1:]
+                if words and words[0] in FUNCTION_WORDS:
+                    if not items:  # the list says where or whence, not what: "e.g. from a
+                        break      # prior study", "e.g. of a rib, clavicle or vertebra"
+                    continue
                 if words:
                     items.append(words)
             # "rib, clavicle or vertebral fractures": a bare singular word modifies the plural
@@ -874,6 +880,7 @@ class OntologyExpander:
                 if sims[j] >= self.settings.min_similarity]
 
 
+_ARTICLES = frozenset("a an the any some".split())  # dropped before a definition's example
 _EXAMPLE_CUE = re.compile(r"\b(?:such as|including|includes?|e\.\s?g\.?|for example|stated as)\s+"
                           r"([^.;:()]+)", re.I)
 

@@ -438,6 +438,17 @@ def test_the_definitions_own_examples_are_judged_first_at_a_lower_bar(tmp_path):
         "FINDINGS: Frontal contusions."])]
     fx = OntologyExpander(frac, Corpus.from_reports(reports))
     assert fx.definition_examples(frac.by_name["Fracture"]) == ["skull fracture", "contusion"]
+    # a list that starts with a preposition says where or whence, not what: no example
+    # ("from a prior study" is not "study", "of a rib or clavicle" no fracture); a leading
+    # article is dropped ("such as a clip")
+    dye = Ontology.from_yaml("classes:\n  - name: Contrast\n    definition: Contrast material,"
+                             " e.g. from a prior study or a clip; such as a clip.\n"
+                             "  - name: Break\n    definition: A fracture, e.g. of a rib or clavicle.\n")
+    rep = [{"id": f"c{i}", "text": t} for i, t in enumerate([
+        "FINDINGS: Limited study. Aneurysm clip. Old rib fracture. The clavicle is normal."] * 2)]
+    dx = OntologyExpander(dye, Corpus.from_reports(rep))
+    assert dx.definition_examples(dye.by_name["Contrast"]) == ["clip"]
+    assert dx.definition_examples(dye.by_name["Break"]) == []
 
     class Table:  # P(yes) 0.4 for every question: below accept, above accept_example
         def option_logprobs(self, msgs, options):
