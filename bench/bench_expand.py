@@ -135,7 +135,8 @@ def main():
     tmp = Path(tempfile.mkdtemp())
     settings = ExpandSettings(top_k=args.top_k, max_variants=args.max_variants,
                               max_normal=args.max_normal, variants=not args.no_variants,
-                              normal=not args.no_normal, abnormal=not args.no_abnormal, stems=not args.no_stems,
+                              normal=not args.no_normal, abnormal=not args.no_abnormal,
+                              stems=not args.no_stems,
                               max_abnormal=args.max_abnormal, judge=args.judge,
                               veto=args.veto, examples=not args.no_examples)
     rows = []

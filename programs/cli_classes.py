@@ -66,8 +66,9 @@ def expand_cmd(
         raise InputError(f"--judge must be choice or yesno, got {judge!r}", field="judge")
     settings = ExpandSettings(top_k=top_k, max_variants=max_variants, max_normal=max_normal,
                               min_count=min_count, variants=not no_variants, normal=not no_normal,
-                              abnormal=not no_abnormal, stems=not no_stems, max_abnormal=max_abnormal, judge=judge,
-                              examples=not no_examples, veto=veto)
+                              abnormal=not no_abnormal, stems=not no_stems,
+                              max_abnormal=max_abnormal, judge=judge, examples=not no_examples,
+                              veto=veto)
     console = Console(stderr=True)
     console.print(f"expanding {len(onto.finding_classes)} classes of {onto.source} with "
                   f"{cfg.describe()} ...")

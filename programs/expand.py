@@ -96,7 +96,7 @@ from radlabel.ontology import ClassDef, LearnedPhrase, Ontology, check_phrase, p
 from radlabel.programs.likelihood import calibrate, score_options
 from radlabel.retrieval.embeddings import get_embedder
 from radlabel.rules.context import ContextRules
-from radlabel.rules.normality import abnormal_pattern, term_pattern, uninformative_words
+from radlabel.rules.normality import abnormal_pattern, terms_regex, uninformative_words
 from radlabel.sections import report_sentences
 
 # Generic English: function words and negation/hedge cues a mined phrase may not start or end
@@ -605,42 +605,42 @@ class OntologyExpander:
     def site_stems(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """(stems of the site classes' name words, stems of the finding classes' name words,
         the site classes' name words of five letters or more).
-        A site stem is a shared prefix of at least four letters and all but the last three
-        ("aortic" for Aorta, "mediastinal" for Mediastinum); a finding stem the rule of
-        ``name_forms`` ("bronchitis" is a form of Bronchitis, not of Bronchi)."""
+        A site stem is ``word_stem(w, 4)`` ("aortic" for Aorta, "mediastinal" for Mediastinum);
+        a finding stem ``word_stem(w)``, the rule of ``name_forms`` ("bronchitis" is a form of
+        Bronchitis, not of Bronchi)."""
         if not hasattr(self, "_site_stems"):
             def words(classes):
                 return {w for c in classes for w in re.findall(TOKEN, c.name.lower()) if len(w) >= 4}
 
             def stems(ws, least):
-                return tuple(sorted({w[:max(least, len(w) - 3)] for w in ws}))
+                return tuple(sorted({word_stem(w, least) for w in ws}))
             classes = self.ontology.finding_classes
             sites = words([c for c in classes if c.is_site])
-            self._site_stems = (stems(sites, 4), stems(words([c for c in classes if not c.is_site]), 5),
+            self._site_stems = (stems(sites, 4),
+                                stems(words([c for c in classes if not c.is_site]), 5),
                                 tuple(sorted(w for w in sites if len(w) >= 5)))
+            self._place_skip = FUNCTION_WORDS | self._rules.stop_words
         return self._site_stems
 
     def anatomy_only(self, phrase: str, cls: ClassDef | None = None) -> bool:
         """Every content word of ``phrase`` is a body part the ontology names, the rest stop
         words ("right", "left"): a form of a word of a site class's name or a compound holding
         one ("hemidiaphragm") that holds no stem of a finding class's name word, or (``cls`` a
-        site class) a form of its own name. Such a phrase is a
-        location ("thoracic aorta", "right clavicle", "aortic"), which the class question tends
-        to accept for the organ or a finding of it. False for an ontology without site classes.
-        """
+        site class) a form of its own name. Such a phrase is a location ("thoracic aorta",
+        "right clavicle", "aortic"), which the class question tends to accept for the organ or a
+        finding of it. False for an ontology without site classes."""
         sites, findings, whole = self.site_stems
         if not sites:
             return False
         own = ()
         if cls is not None and cls.is_site:
-            own = tuple(w[:max(4, len(w) - 3)] for w in re.findall(TOKEN, cls.name.lower())
+            own = tuple(word_stem(w, 4) for w in re.findall(TOKEN, cls.name.lower())
                         if len(w) >= 4)
-        skip = FUNCTION_WORDS | self._rules.stop_words
 
         def place(w: str) -> bool:  # "aortic"; a compound holding an organ: "hemidiaphragm"
             return ((w.startswith(sites) or any(x in w for x in whole))
                     and not any(x in w for x in findings))
-        words = [w for w in re.findall(TOKEN, phrase.lower()) if w not in skip]
+        words = [w for w in re.findall(TOKEN, phrase.lower()) if w not in self._place_skip]
         return bool(words) and all((own and w.startswith(own)) or place(w) for w in words)
 
     def contradiction(self, cls: ClassDef, phrase: str) -> tuple[float, int]:
@@ -682,9 +682,9 @@ class OntologyExpander:
         for w in re.findall(r"[a-z]+", cls.name.lower()):
             if len(w) < 5:
                 continue
-            need = max(5, len(w) - 3)
+            stem = word_stem(w)
             for p, j in self._index.items():
-                if " " not in p and p != w and len(p) >= need and p[:need] == w[:need]:
+                if " " not in p and p != w and p.startswith(stem):
                     out.add(j)
         return out
 
@@ -711,8 +711,9 @@ class OntologyExpander:
         at commas, "or" and "and" ("Medical hardware such as tubes, lines or catheters" ->
         tube, line, catheter), leading articles dropped. A list whose first item starts with
         another function word says where or whence, not what ("e.g. from a prior study", "e.g.
-        of a rib, clavicle or vertebra" for a fracture): it gives no example. An item is kept in the form the corpus uses (a plural item also
-        matches its singular) and only if the corpus has it in ``min_count`` reports."""
+        of a rib, clavicle or vertebra" for a fracture): it gives no example. An item is kept
+        in the form the corpus uses (a plural item also matches its singular) and only if the
+        corpus has it in ``min_count`` reports."""
         out: list[str] = []
         for m in _EXAMPLE_CUE.finditer(cls.definition):
             items = []
@@ -1085,9 +1086,8 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
                 continue  # learned already, or another form of a learned word
             if _wins(asker.choice(abnormal_prompt(sentence, word), prior)):
                 term = family_stem(word) if s.stems else word
-                pat = re.compile(term_pattern(term), re.I)
-                n, _, _ = corpus.occurrences(re.compile(
-                    r"(?<![\w-])" + pat.pattern + r"(?![\w-])", re.I))
+                pat = terms_regex([term])
+                n, _, _ = corpus.occurrences(pat)
                 learned.append(LearnedPhrase(phrase=term, kind="abnormal_term", source="lm",
                                              count=max(n, count), example_id=example))
                 have.add(term)
@@ -1106,6 +1106,16 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
     return expanded, summary
 
 
+def word_stem(word: str, least: int = 5) -> str:
+    """The stem the expansion compares word forms by: all but the last three letters, at least
+    ``least`` (the whole word when shorter).
+
+    >>> word_stem("atelectasis"), word_stem("aorta", 4), word_stem("lung")
+    ('atelecta', 'aort', 'lung')
+    """
+    return word[:max(least, len(word) - 3)]
+
+
 def family_stem(word: str) -> str:
     """The abnormal term kept for an accepted abnormality word: its family, all but the last
     three letters (at least five) and ``*``, so the other forms of the word count too
@@ -1117,7 +1127,7 @@ def family_stem(word: str) -> str:
     """
     if len(word) <= 5 or not word.isalpha():
         return word
-    return word[:max(5, len(word) - 3)] + "*"
+    return word_stem(word) + "*"
 
 
 def _mark_sites(onto: Ontology, asker: "_Asker", s: ExpandSettings) -> Ontology:

@@ -52,11 +52,18 @@ def _word_list(rules: ContextRules) -> list[str]:
     return re.findall(r"[a-z]+", rules.normal_wording.pattern.lower())
 
 
+def terms_regex(terms) -> re.Pattern:
+    """One compiled pattern for abnormal terms, each matched as whole words.
+
+    >>> bool(terms_regex(["degenerat*"]).search("Disc degeneration.")), bool(terms_regex(["post"]).search("postop"))
+    (True, False)
+    """
+    return re.compile(r"(?<![\w-])(?:" + "|".join(term_pattern(t) for t in terms) + r")(?![\w-])", re.I)
+
+
 @lru_cache(maxsize=64)
 def _abnormal_re(key: str, terms: tuple[str, ...]) -> re.Pattern | None:
-    if not terms:
-        return None
-    return re.compile(r"(?<![\w-])(?:" + "|".join(term_pattern(t) for t in terms) + r")(?![\w-])", re.I)
+    return terms_regex(terms) if terms else None
 
 
 def abnormal_pattern(ontology: Ontology, rules: ContextRules | None = None) -> re.Pattern | None:
