@@ -21,9 +21,13 @@ the other wordings the user's own reports use, and writes them into an ordinary 
     de-identification masks ("XXXX"). Other forms of a word of the name (same stem:
     "atelectatic" for Atelectasis) are judged first, phrases the class's own definition uses get
     a bonus; the top ``top_k`` go to the LM. A phrase the LM accepts for several classes stays
-    with the class it was surest of. A phrase that the reports affirming it keep denying the class
-    beside ("low lung volumes" where the same reports say "no consolidation": at least
-    ``max_contradiction`` of them) is dropped before the LM sees it.
+    with the class whose name it is a form of ("fracture" for "Fractures, Bone", not for the
+    Humerus whose definition gives "e.g. a fracture"), else with the class it was surest of. A
+    phrase that the reports affirming it keep denying the class beside ("low lung volumes" where
+    the same reports say "no consolidation": at least ``max_contradiction`` of them) is dropped
+    before the LM sees it. A candidate is dropped after an earlier one whose pattern it holds
+    ("left pleural thickening" after "pleural thickening"), not after one that holds it: the
+    singular "calcification" stays a candidate after the plural, whose pattern does not match it.
 (0) **site classes**: a class named after a body part ("Aorta: an abnormality of the aorta, such
     as tortuosity or ectasia") is not stated by a report that mentions the organ. Step (e)'s
     class-free question is asked of the name, read in its own definition; where "a body part"
@@ -595,9 +599,9 @@ class OntologyExpander:
                 # mildly"), or where reports say what is normal ("heart")
             if _masked(p):
                 continue  # a de-identification mask ("xxxx")
-            if any(re.search(phrase_pattern(q), p) or re.search(phrase_pattern(p), q)
-                   for q, _ in out):
-                continue  # "left pleural thickening" after "pleural thickening"
+            if any(re.search(phrase_pattern(q), p) for q, _ in out):
+                continue  # "left pleural thickening" after "pleural thickening" (but not
+                # "calcification" after "calcifications": the plural does not match the singular)
             out.append((p, float(score[j])))
         return out
 
@@ -934,7 +938,7 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
 
     name_prior = normal_prior = abnormal_prior = None
     new_classes = []
-    claims: dict[str, list[tuple[float, str]]] = {}  # accepted synonym -> (P(accept), class)
+    claims: dict[str, list[tuple[bool, float, str]]] = {}  # synonym -> (a name form?, P, class)
     bar = _progress(onto.classes, progress)
     for cls in bar:
         if cls.is_normal:
@@ -947,6 +951,7 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
         learned = list(cls.learned)
         have = {lp.phrase.lower() for lp in learned} | {p.lower() for p in cls.match_phrases}
         added = Counter()
+        forms = set() if cls.is_site else ex.name_forms(cls)
 
         def judge(phrase: str, sentence: str, accept: float | None = None) -> bool:
             nonlocal abnormal_prior
@@ -969,7 +974,8 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
                     added["vetoed"] += 1
                     ok = False
             if ok:
-                claims.setdefault(phrase.lower(), []).append((p, cls.name))
+                claims.setdefault(phrase.lower(), []).append(
+                    (ex._index.get(phrase.lower(), -1) in forms, p, cls.name))
             return ok
 
         # the examples the user's definition lists, judged first at a lower bar
@@ -1057,14 +1063,14 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
         new_classes.append(cls.model_copy(update=update))
 
     # a phrase accepted for several classes ("pleural fluid": effusion, pneumothorax, edema)
-    # names the one the LM was surest of
-    owner = {ph: max(c)[1] for ph, c in claims.items() if len(c) > 1}
+    # names the class whose name it is a form of, else the one the LM was surest of
+    owner = {ph: max(c)[2] for ph, c in claims.items() if len(c) > 1}
     if owner:
         new_classes = [c.model_copy(update={"learned": [
             lp for lp in c.learned if lp.kind != "synonym" or owner.get(lp.phrase.lower(), c.name) == c.name]})
             for c in new_classes]
         for ph, name in owner.items():
-            for _, other in claims[ph]:
+            for *_, other in claims[ph]:
                 if other != name:
                     summary.added.setdefault(other, {})
                     summary.added[other]["dropped_to_other_class"] = \

@@ -132,6 +132,24 @@ def test_mining_proposes_corpus_phrases_not_already_in_the_vocabulary():
     assert ex.example_sentence("zorbomegaly") == ("", 0, None)
 
 
+def test_a_candidate_is_dropped_only_where_an_earlier_one_covers_it():
+    """"left subdural hematoma" after "subdural hematoma" adds nothing (the shorter phrase's
+    pattern matches it); "calcification" after "calcifications" does (the plural's pattern does
+    not match the singular), and so does a shorter phrase after a longer one."""
+    from radlabel.programs.expand import Corpus, ExpandSettings, OntologyExpander
+
+    texts = ["FINDINGS: Calcifications in the arch.", "FINDINGS: Calcifications noted.",
+             "FINDINGS: Calcifications seen.", "FINDINGS: Calcifications again.",
+             "FINDINGS: Calcification in the arch.", "FINDINGS: Calcification noted."]
+    onto = Ontology.from_yaml("classes: [{name: Calcinosis, definition: Calcium deposits.}]")
+    ex = OntologyExpander(onto, Corpus.from_reports(
+        [{"id": f"c{i}", "text": t} for i, t in enumerate(texts)]),
+        settings=ExpandSettings(min_similarity=0.0, min_count=2))
+    cands = [p for p, _ in ex.candidates(onto.by_name["Calcinosis"], k=50)]
+    assert cands.index("calcifications") < cands.index("calcification")  # the plural first
+    assert not any(p != q and p.startswith(q + " ") for p in cands for q in cands)
+
+
 @pytest.mark.slow
 def test_interrupted_expansion_resumes_from_the_cache(tmp_path):
     """The real embedded LM; the run is cut (KeyboardInterrupt) after a few LM answers. The rerun
@@ -354,6 +372,34 @@ def test_a_phrase_accepted_for_two_classes_names_the_surer_one(tmp_path):
     assert "extra-axial blood collection" in sdh.learned_synonyms
     assert "extra-axial blood collection" not in ich.learned_synonyms
     assert summary.added["Intracranial Hemorrhage"].get("dropped_to_other_class") == 1
+
+
+def test_a_phrase_claimed_by_two_classes_is_the_one_whose_name_it_is_a_form_of(tmp_path):
+    """"fracture", a form of the name "Fractures, Bone", is accepted for that class and for
+    Humerus (a site class whose definition gives "e.g. a fracture"): it names the fracture class
+    even where the LM was surer of Humerus. Without the name form the surer class keeps it."""
+    from radlabel.programs.expand import ExpandSettings, expand_ontology
+
+    yaml = """classes:
+  - name: Fractures, Bone
+    definition: A broken bone.
+  - name: Humerus
+    definition: An abnormality of the humerus, e.g. a fracture.
+    role: site
+"""
+    reports = [{"id": f"k{i}", "text": f"FINDINGS: Fracture {where}."}
+               for i, where in enumerate(["of the neck", "is healed", "of the shaft", "noted"])]
+    owners = []
+    for name in ("Fractures, Bone", "Broken Bones"):
+        table = {("Humerus", "fracture"): 0.9, (name, "fracture"): 0.6}
+        lm = types.SimpleNamespace(model="table", engine=_ScoringEngine(table))
+        expanded, _ = expand_ontology(
+            Ontology.from_yaml(yaml.replace("Fractures, Bone", name)), reports, lm=lm,
+            output=tmp_path / f"e{len(owners)}.yaml", progress=False,
+            settings=ExpandSettings(top_k=3, variants=False, normal=False, min_similarity=0.0,
+                                    judge="choice", sites=False))
+        owners.append([c.name for c in expanded.classes if "fracture" in c.learned_synonyms])
+    assert owners == [["Fractures, Bone"], ["Humerus"]]
 
 
 def test_a_phrase_whose_reports_deny_the_class_is_contradicted():
