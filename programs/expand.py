@@ -42,7 +42,9 @@ the other wordings the user's own reports use, and writes them into an ordinary 
     as") that occur in the corpus, in the form it uses (singular or plural; "rib, clavicle or
     vertebral fractures" gives "rib fractures"), are judged first, like (b) but at the lower bar
     ``accept_example``: the user wrote them, so the LM only has to confirm the reading in
-    context. Those already vocabulary, modifiers of the name and masks are skipped.
+    context. Those already vocabulary, modifiers of the name and masks are skipped; the
+    contradiction test of (a) is not applied: the user put them in the class ("includes vascular
+    congestion", which reports write beside "no edema").
 (b) **judge in context**: the LM reads one corpus sentence that affirms the phrase (no negation
     or hedge at it, by the cue rules; any sentence holding it when none does) and answers
     "in this sentence, does <phrase> name <class>?" yes/no. With a likelihood-capable LM
@@ -983,10 +985,9 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
             for phrase in ex.definition_examples(cls):
                 if phrase.lower() in have or _ex_skip(ex, onto, cls, phrase):
                     continue
+                # no contradiction test: the user put it in the class ("includes vascular
+                # congestion", which reports often write beside "no edema")
                 sentence, count, example = ex.example_sentence(phrase)
-                if ex.contradicts(cls, phrase):
-                    added["contradicted"] += 1
-                    continue
                 if judge(phrase, sentence, s.accept_example):
                     learned.append(LearnedPhrase(phrase=phrase, kind="synonym", source="lm",
                                                  count=count, example_id=example))

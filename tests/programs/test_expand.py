@@ -402,6 +402,35 @@ def test_a_phrase_claimed_by_two_classes_is_the_one_whose_name_it_is_a_form_of(t
     assert owners == [["Fractures, Bone"], ["Humerus"]]
 
 
+def test_a_definition_example_is_judged_even_where_its_reports_deny_the_class(tmp_path):
+    """Reports write "vascular congestion" beside "no edema"; mined, the phrase is contradicted
+    and never reaches the LM, but a definition that says the class "includes vascular
+    congestion" puts it in the class: it is judged, and learned."""
+    import math
+
+    from radlabel.programs.expand import ExpandSettings, expand_ontology
+
+    class Yes:
+        def option_logprobs(self, msgs, options):
+            return [math.log(0.7 if o == "A" else 0.1) for o in options]
+
+    reports = [{"id": f"v{i}", "text": f"FINDINGS: {t}"} for i, t in enumerate([
+        "Mild vascular congestion. No edema.", "Vascular congestion. No pulmonary edema.",
+        "Vascular congestion, no edema.", "Interstitial edema.", "Edema is seen."])]
+    learned = {}
+    for definition in ("Fluid in the lung; includes vascular congestion.", "Fluid in the lung."):
+        classes = Ontology.from_yaml(f"classes: [{{name: Edema, definition: {definition}}}]")
+        lm = types.SimpleNamespace(model="table", engine=Yes())
+        expanded, summary = expand_ontology(
+            classes, reports, lm=lm, output=tmp_path / f"e{len(learned)}.yaml", progress=False,
+            settings=ExpandSettings(top_k=8, variants=False, normal=False, sites=False,
+                                    min_similarity=0.0, judge="choice"))
+        learned[definition] = ("vascular congestion" in expanded.by_name["Edema"].learned_synonyms,
+                               summary.added["Edema"].get("contradicted", 0) > 0)
+    assert learned["Fluid in the lung; includes vascular congestion."][0]
+    assert learned["Fluid in the lung."] == (False, True)  # mined only: contradicted
+
+
 def test_a_phrase_whose_reports_deny_the_class_is_contradicted():
     """Reports that affirm "ventriculomegaly" keep saying "no hemorrhage": no name of
     Hemorrhage, whatever an LM would answer; "parenchymal bleed" is never denied beside."""
