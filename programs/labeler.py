@@ -116,7 +116,9 @@ class Labeler:
         if isinstance(self.program, MentionLabeler) and self.program.demo_retriever is not None:
             info.update(retrieved_demos=self.program.demo_retriever.identity())
         if isinstance(self.program, MentionLabeler) and self.judge == "all":
-            info.update(override_at=self.program.override_at)
+            # "hedged too": since the bar also holds for hedged mentions (an earlier run's
+            # labels, which let the LM decide those, are another program)
+            info.update(override_at=self.program.override_at, override_scope="hedged too")
         blob = json.dumps(info, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

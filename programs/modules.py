@@ -92,13 +92,15 @@ class MentionLabeler(dspy.Module):
             most similar already-labelled sentences of the class (gold/reviewed first) become
             demonstrations after the predictor's own, nearest the question; they are part of the
             cache key and of the calibration prompt.
-        override_at: under "all", where the rules read a mention clearly (no hedge) and the LM
+        override_at: under "all", where the rules read a mention (clear or hedged) and the LM
             answers otherwise, the LM's answer stands only if its calibrated confidence is at
             least this (default 0.8; 0 lets the LM decide everything, as before; above 1 never).
-            Hedged mentions, embedding-only candidates and answers without a confidence (a
-            server without log-probabilities) are the LM's alone. On 120 IU dev reports every
+            Embedding-only candidates and answers without a confidence (a server without
+            log-probabilities) are the LM's alone, and so are hedged mentions under "ambiguous",
+            the policy that asks the LM about those only. On 120 IU dev reports every
             disagreement of the 1.5B judge with a clear rule reading came below 0.8 and 40 of 42
-            were wrong (docs/benchmarks.md).
+            were wrong; on all 1,197, 31 of the 39 hedged mentions it called present were not
+            coded present, all but one below 0.8 (docs/benchmarks.md).
     """
 
     def __init__(self, ontology: Ontology, judge: str = "ambiguous", retriever=None,
@@ -139,7 +141,7 @@ class MentionLabeler(dspy.Module):
                 if state == "not_mentioned":
                     labels[cls.name] = state
                     continue
-                if not retrieved_only and not is_ambiguous(ms):
+                if not retrieved_only and (self.judge_policy == "all" or not is_ambiguous(ms)):
                     state = self._overrides(cls.name, state, combine_states([m.state for m in ms]))
             else:
                 state = combine_states([m.state for m in ms])
@@ -155,7 +157,8 @@ class MentionLabeler(dspy.Module):
                                confidence=dict(self.confidence), extra_usage=dict(self.usage))
 
     def _overrides(self, cls_name: str, lm_state: str, rule_state: str) -> str:
-        """The state of a clearly read mention the LM also judged (``judge="all"``)."""
+        """The state of a class whose mentions the rules read and the LM also judged
+        (``judge="all"``): the LM's answer where it agrees or is sure, else the rules'."""
         conf = self.confidence.get(cls_name)
         if lm_state == rule_state or conf is None or conf >= self.override_at:
             return lm_state

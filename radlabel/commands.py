@@ -94,8 +94,8 @@ def label(
     strategy: str = typer.Option("mentions", help="mentions (LM judges mentioned classes) | full (one prompt)"),
     judge: str = typer.Option("ambiguous", help="which mentioned classes the LM judges: ambiguous | all | none"),
     override_at: float = typer.Option(0.8, "--override-at", min=0.0, metavar="P",
-                                      help="with --judge all: the LM overrules a clear (unhedged) rule "
-                                           "reading only at this calibrated confidence or above "
+                                      help="with --judge all: the LM overrules a rule reading (clear "
+                                           "or hedged) only at this calibrated confidence or above "
                                            "(0 = the LM decides every mention)"),
     retrieve: bool = typer.Option(False, "--retrieve", help="add candidate classes from the Chroma class index"),
     demos_k: int = typer.Option(0, "--demos", min=0, metavar="K",

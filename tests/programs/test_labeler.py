@@ -141,10 +141,16 @@ def test_judge_all_overrules_a_clear_rule_reading_only_when_sure(monkeypatch, co
     assert rec.meta.model_extra["judged"] == ["Pleural Effusion"]
 
 
-def test_a_hedged_mention_is_the_lms_even_when_unsure(monkeypatch):
-    _judge_answers(monkeypatch, "present", 0.4)
-    rec = Labeler(judge="all", judge_cache=False, lm=dummy([]))("FINDINGS: Possible small pleural effusion.")
-    assert rec.labels["Pleural Effusion"] == "present"
+@pytest.mark.parametrize("judge, conf, expect", [
+    ("ambiguous", 0.4, "present"),   # the policy that asks the LM about hedges only: its answer
+    ("all", 0.4, "uncertain"),       # every mention judged: the rules' hedge stands unless sure
+    ("all", 0.9, "present"),
+])
+def test_a_hedged_mention_is_overruled_only_when_sure_under_judge_all(monkeypatch, judge, conf, expect):
+    _judge_answers(monkeypatch, "present", conf)
+    rec = Labeler(judge=judge, judge_cache=False, lm=dummy([]))("FINDINGS: Possible small pleural effusion.")
+    assert rec.labels["Pleural Effusion"] == expect
+    assert rec.meta.model_extra["judged"] == ["Pleural Effusion"]
 
 
 def test_override_threshold_is_part_of_the_program_identity():
