@@ -521,6 +521,7 @@ class OntologyExpander:
         rules = self._rules = ContextRules.default()
         self._denied: dict[str, set[str]] = {}
         self._scans: dict[str, tuple[int, str | None, list[int], list[int]]] = {}
+        self._forms: dict[str, set[int]] = {}
         normal_rows = np.array([bool(rules.states_normality(x)) for x in self.corpus.sentences])
         normal_w = weights * normal_rows
         self.normal_share = (np.asarray(self.P.T @ normal_w).ravel() / np.maximum(self.freq, 1))
@@ -576,7 +577,7 @@ class OntologyExpander:
         ctx = self._context_similarity(cls, own)
         fr = np.log1p(self.freq) / math.log1p(max(self.freq.max(), 1))
         score = 0.6 * emb + 0.3 * ctx + 0.1 * fr
-        forms = set() if cls.is_site else self.name_forms(cls)
+        forms = self.name_forms(cls)
         for j in forms:
             score[j] += 1.0  # another form of a word of the name: judged first
         in_definition = self.definition_phrases(cls)
@@ -683,15 +684,20 @@ class OntologyExpander:
     def name_forms(self, cls: ClassDef) -> set[int]:
         """Mined single words that are other forms of a word of the class name: the same stem
         (a shared prefix of at least five letters and all but the last three of the name word),
-        e.g. an adjective or a Greek/Latin plural ("atelectatic", "emphysematous")."""
+        e.g. an adjective or a Greek/Latin plural ("atelectatic", "emphysematous"). None for a
+        site class: the forms of an organ's name are anatomy. Kept per class: the ranking and
+        the claims between classes both ask."""
+        if cls.name in self._forms:
+            return self._forms[cls.name]
         out = set()
-        for w in re.findall(r"[a-z]+", cls.name.lower()):
+        for w in re.findall(r"[a-z]+", cls.name.lower()) if not cls.is_site else ():
             if len(w) < 5:
                 continue
             stem = word_stem(w)
             for p, j in self._index.items():
                 if " " not in p and p != w and p.startswith(stem):
                     out.add(j)
+        self._forms[cls.name] = out
         return out
 
     def definition_phrases(self, cls: ClassDef) -> set[int]:
@@ -953,7 +959,7 @@ def expand_ontology(classes, reports, *, lm=None, output: str | Path | None = No
         learned = list(cls.learned)
         have = {lp.phrase.lower() for lp in learned} | {p.lower() for p in cls.match_phrases}
         added = Counter()
-        forms = set() if cls.is_site else ex.name_forms(cls)
+        forms = ex.name_forms(cls)
 
         def judge(phrase: str, sentence: str, accept: float | None = None) -> bool:
             nonlocal abnormal_prior

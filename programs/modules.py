@@ -141,7 +141,7 @@ class MentionLabeler(dspy.Module):
                 if state == "not_mentioned":
                     labels[cls.name] = state
                     continue
-                if not retrieved_only and (self.judge_policy == "all" or not is_ambiguous(ms)):
+                if self.judge_policy == "all" and not retrieved_only:
                     state = self._overrides(cls.name, state, combine_states([m.state for m in ms]))
             else:
                 state = combine_states([m.state for m in ms])

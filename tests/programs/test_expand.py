@@ -133,9 +133,9 @@ def test_mining_proposes_corpus_phrases_not_already_in_the_vocabulary():
 
 
 def test_a_candidate_is_dropped_only_where_an_earlier_one_covers_it():
-    """"left subdural hematoma" after "subdural hematoma" adds nothing (the shorter phrase's
-    pattern matches it); "calcification" after "calcifications" does (the plural's pattern does
-    not match the singular), and so does a shorter phrase after a longer one."""
+    """A candidate holding an earlier one's pattern adds nothing ("calcification noted" after
+    "calcification"); "calcification" after "calcifications" does: the plural's pattern does
+    not match the singular."""
     from radlabel.programs.expand import Corpus, ExpandSettings, OntologyExpander
 
     texts = ["FINDINGS: Calcifications in the arch.", "FINDINGS: Calcifications noted.",
